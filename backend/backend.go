@@ -1,0 +1,178 @@
+// Package backend defines what kgit needs from a place that runs pods, and the labels
+// that let kgit read its whole state back from that place.
+//
+// A Backend runs pods and keeps kgit's controller records (Deployments, ReplicaSets)
+// beside them; it knows nothing of rollouts. Everything kgit creates carries the
+// kgit.dev/ labels, so the backend itself is the source of truth: losing kgit's state
+// directory never loses track of what runs.
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"kgit.dev/kgit/manifest"
+)
+
+// Labels kgit puts on everything it creates.
+const (
+	LabelManagedBy = "kgit.dev/managed-by"
+	LabelApp       = "kgit.dev/app"
+	LabelNamespace = "kgit.dev/namespace"
+	LabelOwnerKind = "kgit.dev/owner-kind"
+	LabelOwner     = "kgit.dev/owner"
+	LabelHash      = "kgit.dev/pod-template-hash"
+	LabelRevision  = "kgit.dev/revision"
+	LabelCommit    = "kgit.dev/commit"
+	ManagedBy      = "kgit"
+)
+
+// PodSpec is what a backend needs to create a pod.
+type PodSpec struct {
+	Name, Namespace     string
+	Labels, Annotations map[string]string
+	Spec                manifest.PodSpec
+}
+
+// Pod is a pod as the backend runs it.
+type Pod struct {
+	ID string // the backend's own identity of the pod
+	PodSpec
+	UID     string
+	Created time.Time
+	Status  PodStatus
+}
+
+// Pod phases, as Kubernetes names them.
+const (
+	PodPending   = "Pending"
+	PodRunning   = "Running"
+	PodSucceeded = "Succeeded"
+	PodFailed    = "Failed"
+	PodUnknown   = "Unknown"
+)
+
+// PodStatus is the observed state of a pod.
+type PodStatus struct {
+	Phase      string            `json:"phase"`
+	Reason     string            `json:"reason,omitempty"`
+	Message    string            `json:"message,omitempty"`
+	PodIP      string            `json:"podIP,omitempty"`
+	StartTime  time.Time         `json:"startTime,omitzero"`
+	Ready      bool              `json:"ready"`
+	ReadySince time.Time         `json:"readySince,omitzero"`
+	Containers []ContainerStatus `json:"containerStatuses,omitempty"`
+}
+
+// Active reports whether the pod counts toward its ReplicaSet (not finished).
+func (s *PodStatus) Active() bool { return s.Phase != PodSucceeded && s.Phase != PodFailed }
+
+// Restarts is the highest restart count of the pod's containers.
+func (s *PodStatus) Restarts() int32 {
+	var n int32
+	for _, c := range s.Containers {
+		n = max(n, c.RestartCount)
+	}
+	return n
+}
+
+// Container states.
+const (
+	StateWaiting    = "waiting"
+	StateRunning    = "running"
+	StateTerminated = "terminated"
+)
+
+// ContainerStatus is the observed state of one container.
+type ContainerStatus struct {
+	Name            string       `json:"name"`
+	State           string       `json:"state"`
+	Reason          string       `json:"reason,omitempty"`
+	Message         string       `json:"message,omitempty"`
+	Ready           bool         `json:"ready"`
+	RestartCount    int32        `json:"restartCount"`
+	ExitCode        int          `json:"exitCode,omitempty"`
+	StartedAt       time.Time    `json:"startedAt,omitzero"`
+	FinishedAt      time.Time    `json:"finishedAt,omitzero"`
+	LastTermination *Termination `json:"lastTermination,omitempty"`
+}
+
+// Termination is how a container instance ended.
+type Termination struct {
+	ExitCode   int       `json:"exitCode"`
+	Reason     string    `json:"reason"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+}
+
+// Record is a controller object (a Deployment or ReplicaSet) that the backend keeps for
+// kgit, labelled like the pods, so that it too survives the loss of the state directory.
+type Record struct {
+	Kind, Namespace, Name string
+	Labels                map[string]string
+	Created               time.Time
+	Data                  []byte // the object as JSON
+}
+
+// LogOptions selects what Logs returns.
+type LogOptions struct {
+	Follow   bool
+	Tail     int // lines from the end; < 0 means all
+	Previous bool
+}
+
+// Backend runs pods. Implementations: process (the default), memory (tests).
+type Backend interface {
+	// Name is the backend's name as --backend spells it.
+	Name() string
+	// Available says, with a clear message, why the backend cannot be used.
+	Available(ctx context.Context) error
+	// Unhonoured lists pod spec fields (as manifest.Unhonoured matches them) that the
+	// backend accepts but ignores.
+	Unhonoured() []string
+
+	CreatePod(ctx context.Context, spec PodSpec) (*Pod, error)
+	// ListPods returns the pods whose labels include every selector label.
+	ListPods(ctx context.Context, selector map[string]string) ([]*Pod, error)
+	// DeletePod stops a pod (SIGTERM, grace, SIGKILL) and removes it; it returns when the
+	// pod's processes are gone.
+	DeletePod(ctx context.Context, id string, grace time.Duration) error
+	Logs(ctx context.Context, id, container string, opts LogOptions, w io.Writer) error
+
+	PutRecord(ctx context.Context, r Record) error
+	ListRecords(ctx context.Context, selector map[string]string) ([]Record, error)
+	DeleteRecord(ctx context.Context, r Record) error
+
+	// Lock takes the per-app sync lock, waiting up to wait; it fails with *LockedError.
+	Lock(ctx context.Context, app string, wait time.Duration) (release func(), err error)
+}
+
+// ErrNotFound is returned for a pod or record that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrAlreadyExists is returned when a pod's name is taken.
+var ErrAlreadyExists = errors.New("already exists")
+
+// LockedError says who holds an app's sync lock.
+type LockedError struct {
+	App    string
+	Holder string
+	Since  time.Time
+}
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("another sync of app %q holds the lock (%s, since %s)", e.App, e.Holder, e.Since.Format(time.RFC3339))
+}
+
+// Matches reports whether labels include every selector label.
+func Matches(labels, selector map[string]string) bool {
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,82 @@
+package process
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Proc identifies a process by PID plus start time, so a recycled PID is never mistaken
+// for the process kgit started.
+type Proc struct {
+	PID   int    `json:"pid"`
+	Start uint64 `json:"start"` // field 22 of /proc/PID/stat: clock ticks since boot
+}
+
+// procStart reads a process's start time from /proc.
+func procStart(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces: skip past it.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	// fields[0] is field 3 (state); start time is field 22.
+	if len(fields) < 20 {
+		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	if fields[0] == "Z" || fields[0] == "X" {
+		return 0, errors.New("zombie")
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
+}
+
+// identify returns the Proc of a running pid.
+func identify(pid int) (Proc, error) {
+	s, err := procStart(pid)
+	return Proc{PID: pid, Start: s}, err
+}
+
+// Alive reports whether the very process p is still running.
+func (p Proc) Alive() bool {
+	if p.PID <= 0 {
+		return false
+	}
+	s, err := procStart(p.PID)
+	return err == nil && s == p.Start
+}
+
+// SignalGroup sends sig to p's process group, if p is still the process it was.
+func (p Proc) SignalGroup(sig syscall.Signal) {
+	if p.Alive() {
+		_ = syscall.Kill(-p.PID, sig)
+	}
+}
+
+// Signal sends sig to p alone, if p is still the process it was.
+func (p Proc) Signal(sig syscall.Signal) {
+	if p.Alive() {
+		_ = syscall.Kill(p.PID, sig)
+	}
+}
+
+// waitGone polls until p has exited or d has passed; it reports whether p is gone.
+func (p Proc) waitGone(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for p.Alive() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}

@@ -1,0 +1,452 @@
+// Package process is kgit's embedded default backend: each pod is a supervisor process
+// (kgit's own binary in a hidden mode) that outlives the CLI and runs the pod's
+// containers as host processes.
+//
+// The backend keeps its pods under its own root, apart from kgit's state directory:
+//
+//	ROOT/pods/NAMESPACE_NAME/pod.json         the pod as created (immutable)
+//	ROOT/pods/NAMESPACE_NAME/supervisor.json  the supervisor's PID and start time
+//	ROOT/pods/NAMESPACE_NAME/status.json      status, written by the supervisor
+//	ROOT/pods/NAMESPACE_NAME/logs/C.log       container logs, size-capped
+//	ROOT/records/APP/KIND_NAMESPACE_NAME.json controller records
+//	ROOT/locks/APP.lock                       the per-app sync lock
+package process
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"kgit.dev/kgit/backend"
+)
+
+// Name is the backend's name.
+const Name = "process"
+
+// DefaultRoot is where pods live: $KGIT_PROCESS_ROOT, else $XDG_RUNTIME_DIR/kgit, else
+// /run/kgit for root, else a per-user folder under the temp dir.
+func DefaultRoot() string {
+	if r := os.Getenv("KGIT_PROCESS_ROOT"); r != "" {
+		return r
+	}
+	if r := os.Getenv("XDG_RUNTIME_DIR"); r != "" {
+		return filepath.Join(r, "kgit")
+	}
+	if os.Geteuid() == 0 {
+		return "/run/kgit"
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("kgit-%d", os.Geteuid()))
+}
+
+// Backend runs pods as supervised host processes.
+type Backend struct {
+	root string
+	exe  string // the kgit binary started in supervisor mode
+}
+
+// New returns a process backend rooted at root that starts supervisors from exe.
+func New(root, exe string) *Backend { return &Backend{root: root, exe: exe} }
+
+// Name implements backend.Backend.
+func (b *Backend) Name() string { return Name }
+
+// Root is the folder that holds the backend's pods.
+func (b *Backend) Root() string { return b.root }
+
+// Available checks that the root is usable and that this is Linux (PIDs are identified
+// through /proc).
+func (b *Backend) Available(ctx context.Context) error {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		return fmt.Errorf("process: /proc is not available (the process backend needs Linux): %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(b.root, "pods"), 0o700); err != nil {
+		return fmt.Errorf("process: cannot use root %s: %w", b.root, err)
+	}
+	return nil
+}
+
+// Unhonoured lists the pod fields a host process cannot honour.
+func (b *Backend) Unhonoured() []string {
+	return []string{"nodeSelector", "tolerations", "affinity", "nodeName", "hostNetwork", "hostPID", "hostIPC",
+		"securityContext", "volumes", "dnsPolicy", "dnsConfig", "hostAliases", "imagePullSecrets",
+		"priorityClassName", "runtimeClassName", "topologySpreadConstraints",
+		"containers[].resources", "containers[].securityContext", "containers[].volumeMounts",
+		"containers[].lifecycle", "containers[].ports[].hostPort", "containers[].readinessProbe",
+		"containers[].livenessProbe", "containers[].startupProbe", "containers[].envFrom",
+		"initContainers"}
+}
+
+func (b *Backend) podDir(id string) string { return filepath.Join(b.root, "pods", id) }
+
+// podFile is pod.json.
+type podFile struct {
+	backend.PodSpec
+	UID     string    `json:"uid"`
+	Created time.Time `json:"created"`
+	PodIP   string    `json:"podIP"`
+}
+
+// statusFile is status.json, written only by the supervisor.
+type statusFile struct {
+	backend.PodStatus
+	Procs    map[string]Proc `json:"procs,omitempty"` // running container processes
+	Stopping bool            `json:"stopping,omitempty"`
+	Done     bool            `json:"done,omitempty"` // the supervisor has exited on purpose
+}
+
+// CreatePod writes the pod's folder and starts its supervisor.
+func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend.Pod, error) {
+	if err := b.Available(ctx); err != nil {
+		return nil, err
+	}
+	for _, c := range spec.Spec.Containers {
+		if len(c.Command) == 0 {
+			return nil, fmt.Errorf("pod %s: container %q has no command: the process backend runs command+args on the host and does not unpack images", spec.Name, c.Name)
+		}
+	}
+	id := spec.Namespace + "_" + spec.Name
+	dir := b.podDir(id)
+	unlock, err := b.lockFile(ctx, filepath.Join(b.root, "pods.lock"))
+	if err != nil {
+		return nil, err
+	}
+	ip, err := b.allocateIP(id)
+	if err == nil {
+		err = os.Mkdir(dir, 0o700)
+		if errors.Is(err, fs.ErrExist) {
+			err = fmt.Errorf("pod %s/%s: %w", spec.Namespace, spec.Name, backend.ErrAlreadyExists)
+		}
+	}
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	pf := podFile{PodSpec: spec, UID: newUID(), Created: time.Now().UTC(), PodIP: ip}
+	err = writeJSON(filepath.Join(dir, "pod.json"), pf)
+	unlock()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := b.startSupervisor(id); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return b.readPod(id)
+}
+
+func (b *Backend) startSupervisor(id string) error {
+	dir := b.podDir(id)
+	logf, err := os.OpenFile(filepath.Join(dir, "supervisor.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := &exec.Cmd{
+		Path:        b.exe,
+		Args:        []string{"kgit", SuperviseCommand, "--root", b.root, id},
+		Dir:         "/",
+		Env:         os.Environ(),
+		Stdout:      logf,
+		Stderr:      logf,
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start supervisor for pod %s: %w", id, err)
+	}
+	p, err := identify(cmd.Process.Pid)
+	if err == nil {
+		err = writeJSON(filepath.Join(dir, "supervisor.json"), p)
+	}
+	_ = cmd.Process.Release() // the supervisor outlives us; init reaps it
+	if err != nil {
+		return fmt.Errorf("record supervisor of pod %s: %w", id, err)
+	}
+	return nil
+}
+
+// SuperviseCommand is the hidden kgit command that runs a pod's supervisor.
+const SuperviseCommand = "__supervise"
+
+// allocateIP picks a loopback address for the pod, unique among the live pods. It runs
+// under the pods lock.
+func (b *Backend) allocateIP(id string) (string, error) {
+	used := map[string]bool{}
+	entries, _ := os.ReadDir(filepath.Join(b.root, "pods"))
+	for _, e := range entries {
+		var pf podFile
+		if readJSON(filepath.Join(b.podDir(e.Name()), "pod.json"), &pf) == nil {
+			used[pf.PodIP] = true
+		}
+	}
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	// 127.1.0.1 .. 127.254.255.254: 254*65536 addresses, skipping .0 and .255 hosts.
+	const span = 254 * 65536
+	for i := uint32(0); i < span; i++ {
+		n := (h.Sum32() + i) % span
+		a, c, d := 1+n/65536, (n/256)%256, n%256
+		if d == 0 || d == 255 {
+			continue
+		}
+		ip := fmt.Sprintf("127.%d.%d.%d", a, c, d)
+		if !used[ip] {
+			return ip, nil
+		}
+	}
+	return "", errors.New("process: no free loopback address")
+}
+
+func newUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// ListPods reads every pod folder and returns the pods the selector matches.
+func (b *Backend) ListPods(ctx context.Context, selector map[string]string) ([]*backend.Pod, error) {
+	entries, err := os.ReadDir(filepath.Join(b.root, "pods"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("process: list pods: %w", err)
+	}
+	var pods []*backend.Pod
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		p, err := b.readPod(e.Name())
+		if errors.Is(err, backend.ErrNotFound) {
+			continue // deleted or half-created meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		if backend.Matches(p.Labels, selector) {
+			pods = append(pods, p)
+		}
+	}
+	return pods, nil
+}
+
+func (b *Backend) readPod(id string) (*backend.Pod, error) {
+	dir := b.podDir(id)
+	var pf podFile
+	if err := readJSON(filepath.Join(dir, "pod.json"), &pf); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("pod %s: %w", id, backend.ErrNotFound)
+		}
+		return nil, fmt.Errorf("process: read pod %s: %w", id, err)
+	}
+	pod := &backend.Pod{ID: id, PodSpec: pf.PodSpec, UID: pf.UID, Created: pf.Created}
+	var st statusFile
+	if err := readJSON(filepath.Join(dir, "status.json"), &st); err == nil {
+		pod.Status = st.PodStatus
+	} else {
+		pod.Status = backend.PodStatus{Phase: backend.PodPending, PodIP: pf.PodIP}
+		for _, c := range pf.Spec.Containers {
+			pod.Status.Containers = append(pod.Status.Containers, backend.ContainerStatus{Name: c.Name, State: backend.StateWaiting, Reason: "ContainerCreating"})
+		}
+	}
+	if !st.Done && !b.supervisorAlive(id) && (st.PodStatus.Phase != "" || time.Since(pf.Created) > 10*time.Second) {
+		// The supervisor died: its containers are no longer looked after.
+		pod.Status.Phase = backend.PodFailed
+		pod.Status.Reason = "SupervisorLost"
+		pod.Status.Message = "the pod's supervisor process is gone"
+		pod.Status.Ready = false
+	}
+	return pod, nil
+}
+
+func (b *Backend) supervisorAlive(id string) bool {
+	var p Proc
+	return readJSON(filepath.Join(b.podDir(id), "supervisor.json"), &p) == nil && p.Alive()
+}
+
+// DeletePod asks the supervisor to stop the pod (it sends SIGTERM to every container's
+// process group, waits grace, then SIGKILL), waits for it, kills whatever is left, and
+// removes the pod's folder.
+func (b *Backend) DeletePod(ctx context.Context, id string, grace time.Duration) error {
+	dir := b.podDir(id)
+	if _, err := os.Stat(filepath.Join(dir, "pod.json")); errors.Is(err, fs.ErrNotExist) {
+		os.RemoveAll(dir)
+		return nil
+	}
+	var sup Proc
+	_ = readJSON(filepath.Join(dir, "supervisor.json"), &sup)
+	if sup.Alive() {
+		_ = os.WriteFile(filepath.Join(dir, "grace"), []byte(grace.String()), 0o600)
+		sup.Signal(syscall.SIGTERM)
+		if !sup.waitGone(grace + 5*time.Second) {
+			sup.Signal(syscall.SIGKILL)
+			sup.waitGone(2 * time.Second)
+		}
+	}
+	// Whatever the supervisor left behind (it was killed, or crashed) goes now.
+	var st statusFile
+	if readJSON(filepath.Join(dir, "status.json"), &st) == nil {
+		for _, p := range st.Procs {
+			p.SignalGroup(syscall.SIGKILL)
+			p.waitGone(2 * time.Second)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("process: remove pod %s: %w", id, err)
+	}
+	return nil
+}
+
+// Records.
+
+func (b *Backend) recordPath(r backend.Record) (string, error) {
+	app := r.Labels[backend.LabelApp]
+	for _, part := range []string{app, r.Kind, r.Namespace, r.Name} {
+		if part == "" || strings.ContainsAny(part, "/\\_") || part == "." || part == ".." {
+			return "", fmt.Errorf("process: invalid record name %q", part)
+		}
+	}
+	return filepath.Join(b.root, "records", app, r.Kind+"_"+r.Namespace+"_"+r.Name+".json"), nil
+}
+
+// PutRecord writes a record atomically.
+func (b *Backend) PutRecord(ctx context.Context, r backend.Record) error {
+	p, err := b.recordPath(r)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return err
+	}
+	return writeJSON(p, r)
+}
+
+// ListRecords returns the records the selector matches.
+func (b *Backend) ListRecords(ctx context.Context, selector map[string]string) ([]backend.Record, error) {
+	pattern := filepath.Join(b.root, "records", "*", "*.json")
+	if app := selector[backend.LabelApp]; app != "" {
+		pattern = filepath.Join(b.root, "records", app, "*.json")
+	}
+	files, err := filepath.Glob(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []backend.Record
+	for _, f := range files {
+		var r backend.Record
+		if err := readJSON(f, &r); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return nil, fmt.Errorf("process: read record %s: %w", f, err)
+		}
+		if backend.Matches(r.Labels, selector) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// DeleteRecord removes a record.
+func (b *Backend) DeleteRecord(ctx context.Context, r backend.Record) error {
+	p, err := b.recordPath(r)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// Lock takes the per-app sync lock: a file lock in the backend's root, so that it is
+// released when its holder dies, however it dies.
+func (b *Backend) Lock(ctx context.Context, app string, wait time.Duration) (func(), error) {
+	dir := filepath.Join(b.root, "locks")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, app+".lock")
+	l := flock.New(path)
+	ok, err := l.TryLock()
+	if !ok && err == nil && wait > 0 {
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		ok, err = l.TryLockContext(wctx, 100*time.Millisecond)
+		cancel()
+	}
+	if !ok {
+		var h holder
+		_ = readJSON(path+".holder", &h)
+		return nil, &backend.LockedError{App: app, Holder: h.String(), Since: h.Since}
+	}
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	_ = writeJSON(path+".holder", holder{PID: os.Getpid(), Host: host, Since: time.Now().UTC()})
+	return func() { _ = l.Unlock() }, nil
+}
+
+type holder struct {
+	PID   int       `json:"pid"`
+	Host  string    `json:"host"`
+	Since time.Time `json:"since"`
+}
+
+func (h holder) String() string { return fmt.Sprintf("pid %d on %s", h.PID, h.Host) }
+
+func (b *Backend) lockFile(ctx context.Context, path string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	l := flock.New(path)
+	if _, err := l.TryLockContext(ctx, 5*time.Millisecond); err != nil {
+		return nil, fmt.Errorf("process: lock %s: %w", path, err)
+	}
+	return func() { _ = l.Unlock() }, nil
+}
+
+// writeJSON writes v to path atomically (temp file, rename), so a reader or a crash
+// never sees half a file.
+func writeJSON(path string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}

@@ -1,0 +1,312 @@
+package process
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/manifest"
+)
+
+// Supervise runs one pod until it is told to stop (SIGTERM): it starts the containers,
+// restarts them per restartPolicy with the kubelet's back-off, keeps their logs and
+// writes the pod's status. It is the body of the hidden `kgit __supervise` command.
+func Supervise(root, id string) error {
+	b := New(root, "")
+	dir := b.podDir(id)
+	var pf podFile
+	if err := readJSON(filepath.Join(dir, "pod.json"), &pf); err != nil {
+		return fmt.Errorf("supervise %s: %w", id, err)
+	}
+	s := &supervisor{dir: dir, pod: pf, stop: make(chan struct{})}
+	s.status.Phase = backend.PodPending
+	s.status.PodIP = pf.PodIP
+	s.status.StartTime = time.Now().UTC()
+	s.status.Procs = map[string]Proc{}
+	for _, c := range pf.Spec.Containers {
+		s.status.Containers = append(s.status.Containers, backend.ContainerStatus{Name: c.Name, State: backend.StateWaiting, Reason: "ContainerCreating"})
+	}
+	s.write()
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	var wg sync.WaitGroup
+	for i := range pf.Spec.Containers {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.run(i) }()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-sigs:
+		s.shutdown()
+		<-done
+	case <-done: // every container finished and will not restart
+	}
+	s.update(func(st *statusFile) { st.Done = true })
+	return nil
+}
+
+type supervisor struct {
+	dir  string
+	pod  podFile
+	stop chan struct{} // closed when the pod is being deleted
+
+	mu       sync.Mutex
+	status   statusFile
+	stopping bool
+}
+
+func (s *supervisor) update(f func(st *statusFile)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(&s.status)
+	s.status.Phase, s.status.Ready = phase(s.pod.Spec.RestartPolicy, s.status.Containers)
+	if s.status.Ready && s.status.ReadySince.IsZero() {
+		s.status.ReadySince = time.Now().UTC()
+	} else if !s.status.Ready {
+		s.status.ReadySince = time.Time{}
+	}
+	s.writeLocked()
+}
+
+func (s *supervisor) write() { s.mu.Lock(); s.writeLocked(); s.mu.Unlock() }
+
+func (s *supervisor) writeLocked() {
+	if err := writeJSON(filepath.Join(s.dir, "status.json"), s.status); err != nil {
+		fmt.Fprintf(os.Stderr, "write status: %v\n", err)
+	}
+}
+
+// phase is the kubelet's getPhase, with readiness meaning every container running (this
+// backend runs no probes yet).
+func phase(policy string, cs []backend.ContainerStatus) (string, bool) {
+	running, waiting, succeeded, failed := 0, 0, 0, 0
+	for _, c := range cs {
+		switch c.State {
+		case backend.StateRunning:
+			running++
+		case backend.StateWaiting:
+			if c.LastTermination == nil && c.RestartCount == 0 {
+				waiting++
+			} else {
+				running++ // restarting: the kubelet counts a back-off wait as running
+			}
+		case backend.StateTerminated:
+			if c.ExitCode == 0 {
+				succeeded++
+			} else {
+				failed++
+			}
+		}
+	}
+	ready := len(cs) > 0
+	for _, c := range cs {
+		ready = ready && c.State == backend.StateRunning
+	}
+	switch {
+	case waiting > 0:
+		return backend.PodPending, false
+	case running > 0:
+		return backend.PodRunning, ready
+	case policy == "Always" || policy == "OnFailure" && failed > 0:
+		return backend.PodRunning, false
+	case failed > 0:
+		return backend.PodFailed, false
+	case succeeded > 0:
+		return backend.PodSucceeded, false
+	}
+	return backend.PodPending, false
+}
+
+func (s *supervisor) isStopping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopping
+}
+
+// shutdown stops every container: SIGTERM to its process group, the grace period, then
+// SIGKILL.
+func (s *supervisor) shutdown() {
+	s.mu.Lock()
+	s.stopping = true
+	s.status.Stopping = true
+	procs := make([]Proc, 0, len(s.status.Procs))
+	for _, p := range s.status.Procs {
+		procs = append(procs, p)
+	}
+	s.writeLocked()
+	s.mu.Unlock()
+	close(s.stop)
+
+	grace := time.Duration(*s.pod.Spec.TerminationGracePeriodSeconds) * time.Second
+	if b, err := os.ReadFile(filepath.Join(s.dir, "grace")); err == nil {
+		if d, err := time.ParseDuration(string(b)); err == nil {
+			grace = d
+		}
+	}
+	for _, p := range procs {
+		p.SignalGroup(syscall.SIGTERM)
+	}
+	deadline := time.Now().Add(grace)
+	for _, p := range procs {
+		if !p.waitGone(time.Until(deadline)) {
+			p.SignalGroup(syscall.SIGKILL)
+		}
+	}
+}
+
+// run keeps one container going as its restartPolicy says.
+func (s *supervisor) run(i int) {
+	c := &s.pod.Spec.Containers[i]
+	backoff := NewBackoff()
+	for restarts := int32(0); ; restarts++ {
+		if s.isStopping() {
+			return
+		}
+		term := s.runOnce(i, c, restarts)
+		if s.isStopping() || !shouldRestart(s.pod.Spec.RestartPolicy, term.ExitCode) {
+			return
+		}
+		delay := backoff.Next(term.FinishedAt)
+		if delay > 0 {
+			msg := fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", delay, c.Name, s.pod.Name, s.pod.Namespace, s.pod.UID)
+			s.update(func(st *statusFile) {
+				cs := &st.Containers[i]
+				cs.State, cs.Reason, cs.Message = backend.StateWaiting, "CrashLoopBackOff", msg
+			})
+			select {
+			case <-s.stop:
+				return
+			case <-time.After(time.Until(term.FinishedAt.Add(delay))):
+			}
+		}
+	}
+}
+
+func shouldRestart(policy string, exitCode int) bool {
+	switch policy {
+	case "Never":
+		return false
+	case "OnFailure":
+		return exitCode != 0
+	}
+	return true
+}
+
+// runOnce starts one instance of a container and waits for it to end.
+func (s *supervisor) runOnce(i int, c *manifest.Container, restarts int32) backend.Termination {
+	started := time.Now().UTC()
+	log, err := openLog(containerLogs(s.dir, c.Name), restarts > 0)
+	var cmd *exec.Cmd
+	if err == nil {
+		cmd, err = s.command(c, log)
+	}
+	if err == nil {
+		err = cmd.Start()
+	}
+	if err != nil {
+		if log != nil {
+			fmt.Fprintf(log, "kgit: cannot start container %s: %v\n", c.Name, err)
+			log.Close()
+		}
+		t := backend.Termination{ExitCode: 128, Reason: "StartError", StartedAt: started, FinishedAt: time.Now().UTC()}
+		s.terminated(i, restarts, t, err.Error())
+		return t
+	}
+	defer log.Close()
+	p, _ := identify(cmd.Process.Pid)
+	s.update(func(st *statusFile) {
+		st.Procs[c.Name] = p
+		cs := &st.Containers[i]
+		*cs = backend.ContainerStatus{Name: c.Name, State: backend.StateRunning, RestartCount: restarts, StartedAt: started, LastTermination: cs.LastTermination}
+	})
+	err = cmd.Wait()
+	// The main process is gone; anything it left in its process group goes too.
+	_ = syscall.Kill(-p.PID, syscall.SIGKILL)
+	t := backend.Termination{Reason: "Completed", StartedAt: started, FinishedAt: time.Now().UTC()}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		t.ExitCode, t.Reason = exit.ExitCode(), "Error"
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			t.ExitCode = 128 + int(ws.Signal())
+		}
+	}
+	s.terminated(i, restarts, t, "")
+	return t
+}
+
+func (s *supervisor) terminated(i int, restarts int32, t backend.Termination, msg string) {
+	s.update(func(st *statusFile) {
+		name := st.Containers[i].Name
+		delete(st.Procs, name)
+		st.Containers[i] = backend.ContainerStatus{Name: name, State: backend.StateTerminated, Reason: t.Reason, Message: msg,
+			ExitCode: t.ExitCode, RestartCount: restarts, StartedAt: t.StartedAt, FinishedAt: t.FinishedAt, LastTermination: &t}
+	})
+}
+
+// command builds a container's process: command+args with $(VAR) expanded, the
+// container's environment (and only it: the host's is not inherited, but PATH), its
+// workingDir, its own process group, and output into the capped log.
+func (s *supervisor) command(c *manifest.Container, log io.Writer) (*exec.Cmd, error) {
+	fields := manifest.PodFields{Name: s.pod.Name, Namespace: s.pod.Namespace, UID: s.pod.UID, PodIP: s.pod.PodIP,
+		HostIP: "127.0.0.1", NodeName: "localhost", ServiceAccount: s.pod.Spec.ServiceAccountName,
+		Labels: s.pod.Labels, Annotations: s.pod.Annotations}
+	order, vals, err := manifest.ContainerEnv(c, fields)
+	if err != nil {
+		return nil, err
+	}
+	env := make([]string, 0, len(order)+2)
+	if _, ok := vals["PATH"]; !ok {
+		env = append(env, "PATH="+hostPath())
+	}
+	if _, ok := vals["HOME"]; !ok {
+		env = append(env, "HOME=/")
+	}
+	for _, k := range order {
+		env = append(env, k+"="+vals[k])
+	}
+	argv := manifest.ExpandAll(append(append([]string{}, c.Command...), c.Args...), vals)
+	path := argv[0]
+	if !strings.Contains(path, "/") {
+		if path, err = lookPath(argv[0], vals["PATH"]); err != nil {
+			return nil, err
+		}
+	}
+	dir := c.WorkingDir
+	if dir == "" {
+		dir = "/"
+	}
+	return &exec.Cmd{Path: path, Args: argv, Env: env, Dir: dir, Stdout: log, Stderr: log,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}, nil
+}
+
+func hostPath() string {
+	if p := os.Getenv("PATH"); p != "" {
+		return p
+	}
+	return "/usr/local/bin:/usr/bin:/bin"
+}
+
+// lookPath finds a command in the container's PATH, or the host's.
+func lookPath(name, path string) (string, error) {
+	if path == "" {
+		path = hostPath()
+	}
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("executable %q not found in $PATH", name)
+}

@@ -1,0 +1,361 @@
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Limits that keep a hostile repository from exhausting memory.
+const (
+	MaxFileBytes     = 4 << 20 // one manifest file
+	MaxDocuments     = 10000   // documents in one file
+	MaxNestingDepth  = 64      // mapping/sequence depth of one document
+	maxScalarPreview = 40
+)
+
+// Object is a decoded, typed manifest object with where it came from.
+type Object struct {
+	File string
+	Line int // line of the document's first key
+	// Obj is *Deployment, *ReplicaSet or *Pod.
+	Obj any
+	// lines maps a field path to the line it was written on, for errors found later.
+	lines map[string]int
+}
+
+// Meta returns the object's TypeMeta and ObjectMeta.
+func (o *Object) Meta() (*TypeMeta, *ObjectMeta) {
+	switch v := o.Obj.(type) {
+	case *Deployment:
+		return &v.TypeMeta, &v.ObjectMeta
+	case *ReplicaSet:
+		return &v.TypeMeta, &v.ObjectMeta
+	case *Pod:
+		return &v.TypeMeta, &v.ObjectMeta
+	}
+	panic(fmt.Sprintf("manifest: unexpected object %T", o.Obj))
+}
+
+// Key is kind/namespace/name, the identity of an object within an app.
+func (o *Object) Key() Key {
+	t, m := o.Meta()
+	return Key{Kind: t.Kind, Namespace: m.Namespace, Name: m.Name}
+}
+
+// LineOf returns the line a field path was written on, or the nearest enclosing field's.
+func (o *Object) LineOf(path string) int {
+	for p := path; p != ""; {
+		if l, ok := o.lines[p]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return o.Line
+}
+
+func (o *Object) errorf(path string, value any, format string, args ...any) *FieldError {
+	return &FieldError{File: o.File, Line: o.LineOf(path), Path: path, Value: value, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Key names an object: kind, namespace and name.
+type Key struct {
+	Kind, Namespace, Name string
+}
+
+func (k Key) String() string { return strings.ToLower(k.Kind) + "/" + k.Name }
+
+// kinds maps apiVersion+kind to a constructor of the typed object.
+var kinds = map[string]func() any{
+	"apps/v1/Deployment": func() any { return new(Deployment) },
+	"apps/v1/ReplicaSet": func() any { return new(ReplicaSet) },
+	"v1/Pod":             func() any { return new(Pod) },
+}
+
+// notYet are kinds of the design that kgit will support but does not yet.
+var notYet = map[string]string{
+	"Service": "v1", "ConfigMap": "v1", "Secret": "v1", "DaemonSet": "apps/v1", "StatefulSet": "apps/v1",
+}
+
+// Decode reads every document of one YAML or JSON file. It returns all the objects, or
+// an ErrorList naming each problem with file, line and field path.
+func Decode(file string, data []byte) ([]*Object, error) {
+	if len(data) > MaxFileBytes {
+		return nil, ErrorList{{File: file, Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", len(data), MaxFileBytes)}}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var objs []*Object
+	var errs ErrorList
+	for n := 0; ; n++ {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			errs = append(errs, yamlError(file, err))
+			break
+		}
+		if n >= MaxDocuments {
+			errs = append(errs, &FieldError{File: file, Msg: fmt.Sprintf("more than %d documents", MaxDocuments)})
+			break
+		}
+		obj, docErrs := decodeDocument(file, &doc)
+		errs = append(errs, docErrs...)
+		if obj != nil {
+			objs = append(objs, obj)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return objs, nil
+}
+
+func yamlError(file string, err error) *FieldError {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if _, e := fmt.Sscanf(msg, "line %d:", &line); e == nil {
+		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
+	}
+	return &FieldError{File: file, Line: line, Msg: "invalid YAML: " + msg}
+}
+
+func decodeDocument(file string, doc *yaml.Node) (*Object, ErrorList) {
+	root := doc
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			return nil, nil
+		}
+		root = root.Content[0]
+	}
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return nil, nil // an empty document, e.g. a trailing ---
+	}
+	obj := &Object{File: file, Line: root.Line, lines: map[string]int{}}
+	if root.Kind != yaml.MappingNode {
+		return nil, ErrorList{obj.errorf("", nil, "a manifest must be a mapping with apiVersion and kind, got %s", nodeKind(root))}
+	}
+	apiVersion, kind := scalarField(root, "apiVersion"), scalarField(root, "kind")
+	switch {
+	case kind == "":
+		return nil, ErrorList{obj.errorf("kind", nil, "Required value: kind is missing")}
+	case apiVersion == "":
+		return nil, ErrorList{obj.errorf("apiVersion", nil, "Required value: apiVersion is missing")}
+	}
+	newObj, ok := kinds[apiVersion+"/"+kind]
+	if !ok {
+		if v, later := notYet[kind]; later && v == apiVersion {
+			return nil, ErrorList{obj.errorf("kind", nil, "%s %s is not supported yet (supported: Deployment, ReplicaSet, Pod)", apiVersion, kind)}
+		}
+		for k := range kinds {
+			if strings.HasSuffix(k, "/"+kind) {
+				return nil, ErrorList{obj.errorf("apiVersion", apiVersion, "kind %s has apiVersion %s", kind, strings.TrimSuffix(k, "/"+kind))}
+			}
+		}
+		return nil, ErrorList{obj.errorf("kind", kind, "unsupported kind (supported: Deployment, ReplicaSet, Pod)")}
+	}
+	target := newObj()
+	w := &walker{obj: obj}
+	w.walk(root, reflect.TypeOf(target).Elem(), "", 0)
+	if len(w.errs) > 0 {
+		return nil, w.errs
+	}
+	var generic any
+	if err := root.Decode(&generic); err != nil {
+		return nil, ErrorList{obj.errorf("", nil, "%v", err)}
+	}
+	raw, err := json.Marshal(generic)
+	if err != nil {
+		return nil, ErrorList{obj.errorf("", nil, "%v", err)}
+	}
+	if err := json.Unmarshal(raw, target); err != nil {
+		return nil, ErrorList{obj.errorf("", nil, "%v", err)}
+	}
+	obj.Obj = target
+	return obj, nil
+}
+
+func scalarField(m *yaml.Node, key string) string {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key && m.Content[i+1].Kind == yaml.ScalarNode {
+			return m.Content[i+1].Value
+		}
+	}
+	return ""
+}
+
+// walker checks a YAML node tree against a Go type's JSON shape: unknown fields (with a
+// suggestion), wrong scalar types, and depth; it records the line of every field path.
+type walker struct {
+	obj  *Object
+	errs ErrorList
+}
+
+var (
+	rawType         = reflect.TypeOf(json.RawMessage{})
+	intOrStringType = reflect.TypeOf(IntOrString{})
+)
+
+func (w *walker) fail(n *yaml.Node, path string, format string, args ...any) {
+	w.errs = append(w.errs, &FieldError{File: w.obj.File, Line: n.Line, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (w *walker) walk(n *yaml.Node, t reflect.Type, path string, depth int) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if path != "" {
+		w.obj.lines[path] = n.Line
+	}
+	if depth > MaxNestingDepth {
+		w.fail(n, path, "nested deeper than %d levels", MaxNestingDepth)
+		return
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == rawType:
+		return
+	case t == intOrStringType:
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!str") {
+			w.fail(n, path, "expected an integer or a string, got %s", nodeKind(n))
+		}
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		w.walkStruct(n, t, path, depth)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			w.fail(n, path, "expected a mapping, got %s", nodeKind(n))
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			w.walk(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), depth+1)
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			w.fail(n, path, "expected a list, got %s", nodeKind(n))
+			return
+		}
+		for i, c := range n.Content {
+			w.walk(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), depth+1)
+		}
+	case reflect.String:
+		w.scalar(n, path, "!!str", "a string")
+	case reflect.Int32, reflect.Int64, reflect.Int:
+		w.scalar(n, path, "!!int", "an integer")
+	case reflect.Bool:
+		w.scalar(n, path, "!!bool", "true or false")
+	}
+}
+
+func (w *walker) scalar(n *yaml.Node, path, tag, want string) {
+	if n.Kind != yaml.ScalarNode || n.Tag != tag {
+		w.fail(n, path, "expected %s, got %s", want, nodeKind(n))
+	}
+}
+
+func (w *walker) walkStruct(n *yaml.Node, t reflect.Type, path string, depth int) {
+	if n.Kind != yaml.MappingNode {
+		w.fail(n, path, "expected a mapping, got %s", nodeKind(n))
+		return
+	}
+	fields := jsonFields(t)
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		p := join(path, k.Value)
+		if seen[k.Value] {
+			w.fail(k, p, "duplicate field")
+			continue
+		}
+		seen[k.Value] = true
+		ft, ok := fields[k.Value]
+		if !ok {
+			names := make([]string, 0, len(fields))
+			for name := range fields {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			msg := "unknown field"
+			if s := suggest(k.Value, names); s != "" {
+				msg += ", did you mean " + s + "?"
+			}
+			w.fail(k, p, "%s", msg)
+			continue
+		}
+		w.walk(v, ft, p, depth+1)
+	}
+}
+
+// jsonFields maps JSON names to field types, flattening inline structs.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "-" || !f.IsExported() && !f.Anonymous {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			for k, v := range jsonFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func join(path, field string) string {
+	if path == "" {
+		return field
+	}
+	return path + "." + field
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	v := n.Value
+	if len(v) > maxScalarPreview {
+		v = v[:maxScalarPreview] + "..."
+	}
+	switch n.Tag {
+	case "!!str":
+		return fmt.Sprintf("string %q", v)
+	case "!!int":
+		return "integer " + v
+	case "!!float":
+		return "number " + v
+	case "!!bool":
+		return "boolean " + v
+	}
+	return v
+}

@@ -1,0 +1,292 @@
+package manifest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/gofrs/flock"
+)
+
+// Errors a caller maps to "invalid input" (exit 3): nothing was changed.
+var (
+	ErrRefNotFound = errors.New("ref not found")
+	ErrPathOutside = errors.New("path is outside the repository")
+	ErrPathMissing = errors.New("path not found")
+)
+
+// Source names manifests: a repository (local path or URL), a ref and a folder in it.
+type Source struct {
+	Repo string // local path or URL; "" means the current directory
+	Ref  string // branch, tag or commit; "" means the checked-out branch or the remote's HEAD
+	Path string // folder inside the repository; "" means the root
+	// CacheDir holds bare clones of remote repositories (under the state directory).
+	CacheDir string
+}
+
+// File is one manifest file read from a commit.
+type File struct {
+	Path string // path relative to the repository root
+	Data []byte
+}
+
+// Revision is the content of a Source at one commit.
+type Revision struct {
+	Commit  string // full SHA
+	Subject string
+	Author  string
+	When    time.Time
+	Files   []File
+}
+
+// IsURL reports whether repo names a remote rather than a local path.
+func IsURL(repo string) bool {
+	return strings.Contains(repo, "://") || scpLike.MatchString(repo)
+}
+
+var scpLike = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:`)
+
+// RedactURL hides credentials in a repository URL, so it can be printed.
+func RedactURL(repo string) string {
+	u, err := url.Parse(repo)
+	if err != nil || u.User == nil {
+		return repo
+	}
+	u.User = url.User("REDACTED")
+	return u.String()
+}
+
+// CleanPath checks that a --path stays inside the repository and returns it cleaned
+// ("" for the root).
+func CleanPath(p string) (string, error) {
+	if p == "" {
+		return "", nil
+	}
+	c := path.Clean(filepath.ToSlash(p))
+	if path.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../") {
+		return "", fmt.Errorf("--path %q: %w", p, ErrPathOutside)
+	}
+	if c == "." {
+		return "", nil
+	}
+	return c, nil
+}
+
+// Open opens the repository of a source: a local repository in place, or a remote one
+// through a bare cache that is fetched only when the remote's refs moved.
+func Open(ctx context.Context, src Source) (*git.Repository, error) {
+	if !IsURL(src.Repo) {
+		dir := src.Repo
+		if dir == "" {
+			dir = "."
+		}
+		r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+		if err != nil {
+			return nil, fmt.Errorf("open repository %s: %w", dir, err)
+		}
+		return r, nil
+	}
+	return openCached(ctx, src)
+}
+
+func openCached(ctx context.Context, src Source) (*git.Repository, error) {
+	name := RedactURL(src.Repo)
+	sum := sha256.Sum256([]byte(src.Repo))
+	dir := filepath.Join(src.CacheDir, hex.EncodeToString(sum[:8])+".git")
+	if err := os.MkdirAll(src.CacheDir, 0o700); err != nil {
+		return nil, fmt.Errorf("git cache: %w", err)
+	}
+	lock := flock.New(dir + ".lock")
+	if ok, err := lock.TryLockContext(ctx, 100*time.Millisecond); err != nil || !ok {
+		return nil, fmt.Errorf("git cache %s is locked: %v", dir, err)
+	}
+	defer lock.Unlock()
+
+	r, err := git.PlainOpen(dir)
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		if r, err = git.PlainInit(dir, true); err == nil {
+			_, err = r.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{src.Repo}, Fetch: []config.RefSpec{
+				"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"}})
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("git cache for %s: %w", name, err)
+	}
+	if err := refresh(ctx, r); err != nil {
+		return nil, fmt.Errorf("fetch %s: %s", name, redactErr(err, src.Repo))
+	}
+	return r, nil
+}
+
+// refresh lists the remote's refs and fetches only when one of them moved; it points the
+// cache's HEAD at the remote's default branch.
+func refresh(ctx context.Context, r *git.Repository) error {
+	rem, err := r.Remote("origin")
+	if err != nil {
+		return err
+	}
+	refs, err := rem.ListContext(ctx, &git.ListOptions{})
+	if err != nil {
+		return err
+	}
+	moved := false
+	for _, ref := range refs {
+		n := ref.Name()
+		if ref.Type() == plumbing.SymbolicReference && n == plumbing.HEAD {
+			if err := r.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, ref.Target())); err != nil {
+				return err
+			}
+			continue
+		}
+		if !n.IsBranch() && !n.IsTag() {
+			continue
+		}
+		local, err := r.Storer.Reference(n)
+		if err != nil || local.Hash() != ref.Hash() {
+			moved = true
+		}
+	}
+	if !moved {
+		return nil
+	}
+	err = r.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", Tags: git.NoTags, Force: true, Prune: true})
+	if errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil
+	}
+	return err
+}
+
+func redactErr(err error, repo string) string {
+	msg := err.Error()
+	if u, e := url.Parse(repo); e == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			msg = strings.ReplaceAll(msg, p, "REDACTED")
+		}
+		msg = strings.ReplaceAll(msg, repo, RedactURL(repo))
+	}
+	return msg
+}
+
+// ResolveCommit finds the commit a ref names: a branch, tag, full or abbreviated SHA,
+// or "" for HEAD.
+func ResolveCommit(r *git.Repository, ref string) (*object.Commit, error) {
+	rev := ref
+	if rev == "" {
+		rev = "HEAD"
+	}
+	var h *plumbing.Hash
+	var err error
+	for _, candidate := range []string{rev, "refs/tags/" + rev, "refs/heads/" + rev} {
+		if h, err = r.ResolveRevision(plumbing.Revision(candidate)); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--ref %q: %w", rev, ErrRefNotFound)
+	}
+	if c, err := r.CommitObject(*h); err == nil {
+		return c, nil
+	}
+	if tag, err := r.TagObject(*h); err == nil {
+		if c, err := tag.Commit(); err == nil {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("--ref %q does not name a commit: %w", rev, ErrRefNotFound)
+}
+
+// IsManifest reports whether a file name is read as manifests.
+func IsManifest(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+// ReadCommit returns the manifest files under dir (recursively, sorted by path) in a
+// commit's tree. It never reads a worktree: uncommitted edits are not deployed.
+// Submodules are skipped; a symlink is followed only to a regular file inside the tree.
+func ReadCommit(c *object.Commit, dir string) (*Revision, error) {
+	root, err := c.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", c.Hash, err)
+	}
+	tree := root
+	if dir != "" {
+		if tree, err = root.Tree(dir); err != nil {
+			return nil, fmt.Errorf("--path %q at commit %s: %w", dir, c.Hash.String()[:12], ErrPathMissing)
+		}
+	}
+	rev := &Revision{Commit: c.Hash.String(), Subject: firstLine(c.Message), Author: c.Author.Name, When: c.Committer.When}
+	err = tree.Files().ForEach(func(f *object.File) error {
+		if !IsManifest(f.Name) {
+			return nil
+		}
+		full := path.Join(dir, f.Name)
+		if f.Mode == filemode.Symlink {
+			var err error
+			if f, err = followSymlink(root, full, f); err != nil {
+				return err
+			}
+		}
+		data, err := readBlob(f, full)
+		if err != nil {
+			return err
+		}
+		rev.Files = append(rev.Files, File{Path: full, Data: data})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(rev.Files, func(i, j int) bool { return rev.Files[i].Path < rev.Files[j].Path })
+	return rev, nil
+}
+
+func followSymlink(root *object.Tree, full string, link *object.File) (*object.File, error) {
+	target, err := link.Contents()
+	if err != nil {
+		return nil, err
+	}
+	resolved := path.Clean(path.Join(path.Dir(full), target))
+	if path.IsAbs(target) || resolved == ".." || strings.HasPrefix(resolved, "../") {
+		return nil, &FieldError{File: full, Msg: fmt.Sprintf("symlink to %q points outside the repository: not followed", target)}
+	}
+	f, err := root.File(resolved)
+	if err != nil || f.Mode == filemode.Symlink || !f.Mode.IsFile() {
+		return nil, &FieldError{File: full, Msg: fmt.Sprintf("symlink to %q does not point to a regular file in the repository", target)}
+	}
+	return f, nil
+}
+
+func readBlob(f *object.File, name string) ([]byte, error) {
+	if f.Size > MaxFileBytes {
+		return nil, &FieldError{File: name, Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", f.Size, MaxFileBytes)}
+	}
+	s, err := f.Contents()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return []byte(s), nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}

@@ -1,0 +1,235 @@
+// Package manifest holds kgit's Kubernetes-shaped object types, decodes them from
+// YAML and JSON with file:line in every error, applies Kubernetes' defaults, validates
+// them, and reads the manifest tree of a git repository at a commit.
+//
+// The types are kgit's own (not k8s.io/api): they carry every field kgit honours plus
+// the valid Kubernetes fields a backend may not honour, so that strict decoding can tell
+// a typo (an error) from a field kgit knows but cannot apply (a warning).
+package manifest
+
+import "encoding/json"
+
+// TypeMeta is apiVersion and kind, spelled as Kubernetes spells them.
+type TypeMeta struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+}
+
+// ObjectMeta is the subset of Kubernetes' metadata that a manifest may set.
+type ObjectMeta struct {
+	Name         string            `json:"name,omitempty"`
+	GenerateName string            `json:"generateName,omitempty"`
+	Namespace    string            `json:"namespace,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+}
+
+// LabelSelector selects by labels; matchExpressions are accepted and evaluated.
+type LabelSelector struct {
+	MatchLabels      map[string]string          `json:"matchLabels,omitempty"`
+	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions,omitempty"`
+}
+
+// LabelSelectorRequirement is one matchExpressions entry.
+type LabelSelectorRequirement struct {
+	Key      string   `json:"key"`
+	Operator string   `json:"operator"`
+	Values   []string `json:"values,omitempty"`
+}
+
+// Deployment is apps/v1 Deployment.
+type Deployment struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       DeploymentSpec `json:"spec"`
+}
+
+// DeploymentSpec is apps/v1 DeploymentSpec.
+type DeploymentSpec struct {
+	Replicas                *int32             `json:"replicas,omitempty"`
+	Selector                *LabelSelector     `json:"selector,omitempty"`
+	Template                PodTemplateSpec    `json:"template"`
+	Strategy                DeploymentStrategy `json:"strategy,omitempty"`
+	MinReadySeconds         int32              `json:"minReadySeconds,omitempty"`
+	RevisionHistoryLimit    *int32             `json:"revisionHistoryLimit,omitempty"`
+	Paused                  bool               `json:"paused,omitempty"`
+	ProgressDeadlineSeconds *int32             `json:"progressDeadlineSeconds,omitempty"`
+}
+
+// DeploymentStrategy is RollingUpdate or Recreate.
+type DeploymentStrategy struct {
+	Type          string                   `json:"type,omitempty"`
+	RollingUpdate *RollingUpdateDeployment `json:"rollingUpdate,omitempty"`
+}
+
+// RollingUpdateDeployment holds maxSurge and maxUnavailable.
+type RollingUpdateDeployment struct {
+	MaxUnavailable *IntOrString `json:"maxUnavailable,omitempty"`
+	MaxSurge       *IntOrString `json:"maxSurge,omitempty"`
+}
+
+// ReplicaSet is apps/v1 ReplicaSet.
+type ReplicaSet struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       ReplicaSetSpec `json:"spec"`
+}
+
+// ReplicaSetSpec is apps/v1 ReplicaSetSpec.
+type ReplicaSetSpec struct {
+	Replicas        *int32          `json:"replicas,omitempty"`
+	MinReadySeconds int32           `json:"minReadySeconds,omitempty"`
+	Selector        *LabelSelector  `json:"selector,omitempty"`
+	Template        PodTemplateSpec `json:"template"`
+}
+
+// Pod is v1 Pod.
+type Pod struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       PodSpec `json:"spec"`
+}
+
+// PodTemplateSpec is a pod's metadata and spec inside a controller.
+type PodTemplateSpec struct {
+	ObjectMeta `json:"metadata,omitempty"`
+	Spec       PodSpec `json:"spec"`
+}
+
+// PodSpec is v1 PodSpec. Fields typed json.RawMessage are valid Kubernetes fields that
+// kgit accepts but does not model; Unhonoured lists which of them a backend ignores.
+type PodSpec struct {
+	Containers                    []Container       `json:"containers"`
+	InitContainers                []Container       `json:"initContainers,omitempty"`
+	RestartPolicy                 string            `json:"restartPolicy,omitempty"`
+	TerminationGracePeriodSeconds *int64            `json:"terminationGracePeriodSeconds,omitempty"`
+	ActiveDeadlineSeconds         *int64            `json:"activeDeadlineSeconds,omitempty"`
+	Hostname                      string            `json:"hostname,omitempty"`
+	Subdomain                     string            `json:"subdomain,omitempty"`
+	NodeName                      string            `json:"nodeName,omitempty"`
+	NodeSelector                  map[string]string `json:"nodeSelector,omitempty"`
+	ServiceAccountName            string            `json:"serviceAccountName,omitempty"`
+	ServiceAccount                string            `json:"serviceAccount,omitempty"`
+	AutomountServiceAccountToken  *bool             `json:"automountServiceAccountToken,omitempty"`
+	HostNetwork                   bool              `json:"hostNetwork,omitempty"`
+	HostPID                       bool              `json:"hostPID,omitempty"`
+	HostIPC                       bool              `json:"hostIPC,omitempty"`
+	ShareProcessNamespace         *bool             `json:"shareProcessNamespace,omitempty"`
+	EnableServiceLinks            *bool             `json:"enableServiceLinks,omitempty"`
+	PriorityClassName             string            `json:"priorityClassName,omitempty"`
+	Priority                      *int32            `json:"priority,omitempty"`
+	SchedulerName                 string            `json:"schedulerName,omitempty"`
+	DNSPolicy                     string            `json:"dnsPolicy,omitempty"`
+	RuntimeClassName              *string           `json:"runtimeClassName,omitempty"`
+	PreemptionPolicy              *string           `json:"preemptionPolicy,omitempty"`
+	Volumes                       json.RawMessage   `json:"volumes,omitempty"`
+	Affinity                      json.RawMessage   `json:"affinity,omitempty"`
+	Tolerations                   json.RawMessage   `json:"tolerations,omitempty"`
+	SecurityContext               json.RawMessage   `json:"securityContext,omitempty"`
+	ImagePullSecrets              json.RawMessage   `json:"imagePullSecrets,omitempty"`
+	HostAliases                   json.RawMessage   `json:"hostAliases,omitempty"`
+	DNSConfig                     json.RawMessage   `json:"dnsConfig,omitempty"`
+	TopologySpreadConstraints     json.RawMessage   `json:"topologySpreadConstraints,omitempty"`
+	ReadinessGates                json.RawMessage   `json:"readinessGates,omitempty"`
+	Overhead                      json.RawMessage   `json:"overhead,omitempty"`
+	OS                            json.RawMessage   `json:"os,omitempty"`
+	EphemeralContainers           json.RawMessage   `json:"ephemeralContainers,omitempty"`
+}
+
+// Container is v1 Container.
+type Container struct {
+	Name                     string          `json:"name"`
+	Image                    string          `json:"image"`
+	Command                  []string        `json:"command,omitempty"`
+	Args                     []string        `json:"args,omitempty"`
+	WorkingDir               string          `json:"workingDir,omitempty"`
+	Ports                    []ContainerPort `json:"ports,omitempty"`
+	Env                      []EnvVar        `json:"env,omitempty"`
+	ImagePullPolicy          string          `json:"imagePullPolicy,omitempty"`
+	ReadinessProbe           *Probe          `json:"readinessProbe,omitempty"`
+	LivenessProbe            *Probe          `json:"livenessProbe,omitempty"`
+	StartupProbe             *Probe          `json:"startupProbe,omitempty"`
+	Resources                json.RawMessage `json:"resources,omitempty"`
+	EnvFrom                  json.RawMessage `json:"envFrom,omitempty"`
+	VolumeMounts             json.RawMessage `json:"volumeMounts,omitempty"`
+	VolumeDevices            json.RawMessage `json:"volumeDevices,omitempty"`
+	Lifecycle                json.RawMessage `json:"lifecycle,omitempty"`
+	SecurityContext          json.RawMessage `json:"securityContext,omitempty"`
+	TerminationMessagePath   string          `json:"terminationMessagePath,omitempty"`
+	TerminationMessagePolicy string          `json:"terminationMessagePolicy,omitempty"`
+	ResizePolicy             json.RawMessage `json:"resizePolicy,omitempty"`
+	RestartPolicy            *string         `json:"restartPolicy,omitempty"`
+	Stdin                    bool            `json:"stdin,omitempty"`
+	StdinOnce                bool            `json:"stdinOnce,omitempty"`
+	TTY                      bool            `json:"tty,omitempty"`
+}
+
+// ContainerPort is v1 ContainerPort.
+type ContainerPort struct {
+	Name          string `json:"name,omitempty"`
+	HostPort      int32  `json:"hostPort,omitempty"`
+	ContainerPort int32  `json:"containerPort"`
+	Protocol      string `json:"protocol,omitempty"`
+	HostIP        string `json:"hostIP,omitempty"`
+}
+
+// EnvVar is v1 EnvVar.
+type EnvVar struct {
+	Name      string        `json:"name"`
+	Value     string        `json:"value,omitempty"`
+	ValueFrom *EnvVarSource `json:"valueFrom,omitempty"`
+}
+
+// EnvVarSource is v1 EnvVarSource. Only fieldRef is honoured so far.
+type EnvVarSource struct {
+	FieldRef         *ObjectFieldSelector `json:"fieldRef,omitempty"`
+	ResourceFieldRef json.RawMessage      `json:"resourceFieldRef,omitempty"`
+	ConfigMapKeyRef  json.RawMessage      `json:"configMapKeyRef,omitempty"`
+	SecretKeyRef     json.RawMessage      `json:"secretKeyRef,omitempty"`
+}
+
+// ObjectFieldSelector is the downward API's fieldRef.
+type ObjectFieldSelector struct {
+	APIVersion string `json:"apiVersion,omitempty"`
+	FieldPath  string `json:"fieldPath"`
+}
+
+// Probe is v1 Probe.
+type Probe struct {
+	Exec                          *ExecAction      `json:"exec,omitempty"`
+	HTTPGet                       *HTTPGetAction   `json:"httpGet,omitempty"`
+	TCPSocket                     *TCPSocketAction `json:"tcpSocket,omitempty"`
+	GRPC                          json.RawMessage  `json:"grpc,omitempty"`
+	InitialDelaySeconds           int32            `json:"initialDelaySeconds,omitempty"`
+	TimeoutSeconds                int32            `json:"timeoutSeconds,omitempty"`
+	PeriodSeconds                 int32            `json:"periodSeconds,omitempty"`
+	SuccessThreshold              int32            `json:"successThreshold,omitempty"`
+	FailureThreshold              int32            `json:"failureThreshold,omitempty"`
+	TerminationGracePeriodSeconds *int64           `json:"terminationGracePeriodSeconds,omitempty"`
+}
+
+// ExecAction runs a command in the container.
+type ExecAction struct {
+	Command []string `json:"command,omitempty"`
+}
+
+// HTTPGetAction probes over HTTP.
+type HTTPGetAction struct {
+	Path        string       `json:"path,omitempty"`
+	Port        IntOrString  `json:"port"`
+	Host        string       `json:"host,omitempty"`
+	Scheme      string       `json:"scheme,omitempty"`
+	HTTPHeaders []HTTPHeader `json:"httpHeaders,omitempty"`
+}
+
+// HTTPHeader is one custom probe header.
+type HTTPHeader struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// TCPSocketAction probes by connecting.
+type TCPSocketAction struct {
+	Port IntOrString `json:"port"`
+	Host string      `json:"host,omitempty"`
+}

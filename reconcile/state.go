@@ -1,0 +1,229 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/manifest"
+)
+
+// Annotations kgit keeps on its records, as Kubernetes names them.
+const (
+	RevisionAnnotation = "deployment.kubernetes.io/revision"
+	HashLabel          = "pod-template-hash"
+)
+
+// Applied is a top-level object as kgit last applied it, read back from its record.
+type Applied struct {
+	Object  any // *manifest.Deployment, *manifest.ReplicaSet or *manifest.Pod
+	Key     manifest.Key
+	Commit  string
+	Created time.Time
+	record  backend.Record
+}
+
+// RS is a ReplicaSet record with its pods.
+type RS struct {
+	RS      *manifest.ReplicaSet
+	Created time.Time
+	Owner   manifest.Key // the Deployment, or the ReplicaSet itself when declared directly
+	Commit  string
+	Pods    []*backend.Pod
+	record  backend.Record
+}
+
+// Revision is the RS's deployment.kubernetes.io/revision, 0 when unset.
+func (r *RS) Revision() int {
+	n := 0
+	fmt.Sscan(r.RS.Annotations[RevisionAnnotation], &n)
+	return n
+}
+
+// Replicas is spec.replicas.
+func (r *RS) Replicas() int { return int(*r.RS.Spec.Replicas) }
+
+// Counts are a ReplicaSet's or Deployment's pod counts.
+type Counts struct{ Replicas, Ready, Available int }
+
+// count tallies active pods; a pod is available once ready for minReadySeconds.
+func count(pods []*backend.Pod, minReady int32, now time.Time) Counts {
+	var c Counts
+	for _, p := range pods {
+		if !p.Status.Active() {
+			continue
+		}
+		c.Replicas++
+		if p.Status.Ready {
+			c.Ready++
+			if !p.Status.ReadySince.Add(time.Duration(minReady) * time.Second).After(now) {
+				c.Available++
+			}
+		}
+	}
+	return c
+}
+
+// Counts returns the RS's status counts at now.
+func (r *RS) Counts(now time.Time) Counts { return count(r.Pods, r.RS.Spec.MinReadySeconds, now) }
+
+// State is everything of one app (or of every app) that a backend holds.
+type State struct {
+	Applied     map[manifest.Key]*Applied
+	ReplicaSets map[string]*RS // by namespace/name
+	Pods        []*backend.Pod // every pod, including those of ReplicaSets
+	// Orphans are pods whose owner has no record (a crash between two writes).
+	Orphans []*backend.Pod
+}
+
+// Owned returns the ReplicaSets an object owns, oldest first.
+func (s *State) Owned(k manifest.Key) []*RS {
+	var out []*RS
+	for _, rs := range s.ReplicaSets {
+		if rs.Owner == k {
+			out = append(out, rs)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.Before(out[j].Created)
+		}
+		return out[i].RS.Name < out[j].RS.Name
+	})
+	return out
+}
+
+// PodsOf returns the pods of a bare Pod object (normally one).
+func (s *State) PodsOf(k manifest.Key) []*backend.Pod {
+	var out []*backend.Pod
+	for _, p := range s.Pods {
+		if p.Labels[backend.LabelOwnerKind] == "Pod" && p.Labels[backend.LabelOwner] == k.Name && p.Namespace == k.Namespace {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Load reads an app's records and pods from the backend ("" app: every app).
+func Load(ctx context.Context, b backend.Backend, app string) (*State, error) {
+	sel := map[string]string{backend.LabelManagedBy: backend.ManagedBy}
+	if app != "" {
+		sel[backend.LabelApp] = app
+	}
+	records, err := b.ListRecords(ctx, sel)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := b.ListPods(ctx, sel)
+	if err != nil {
+		return nil, err
+	}
+	s := &State{Applied: map[manifest.Key]*Applied{}, ReplicaSets: map[string]*RS{}, Pods: pods}
+	for _, r := range records {
+		if err := s.addRecord(r); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range pods {
+		if rs := s.ReplicaSets[p.Namespace+"/"+rsNameOf(p)]; rs != nil && rs.record.Labels[backend.LabelApp] == p.Labels[backend.LabelApp] {
+			rs.Pods = append(rs.Pods, p)
+		} else if p.Labels[backend.LabelOwnerKind] != "Pod" {
+			s.Orphans = append(s.Orphans, p)
+		}
+	}
+	return s, nil
+}
+
+func (s *State) addRecord(r backend.Record) error {
+	key := manifest.Key{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+	bad := func(err error) error {
+		return fmt.Errorf("record %s/%s/%s is unreadable: %w", r.Kind, r.Namespace, r.Name, err)
+	}
+	commit := r.Labels[backend.LabelCommit]
+	if r.Kind == "ReplicaSet" && r.Labels[backend.LabelOwnerKind] == "Deployment" {
+		rs := &RS{RS: new(manifest.ReplicaSet), Created: r.Created, Commit: commit, record: r,
+			Owner: manifest.Key{Kind: "Deployment", Namespace: r.Namespace, Name: r.Labels[backend.LabelOwner]}}
+		if err := json.Unmarshal(r.Data, rs.RS); err != nil {
+			return bad(err)
+		}
+		s.ReplicaSets[r.Namespace+"/"+r.Name] = rs
+		return nil
+	}
+	a := &Applied{Key: key, Commit: commit, Created: r.Created, record: r}
+	switch r.Kind {
+	case "Deployment":
+		a.Object = new(manifest.Deployment)
+	case "ReplicaSet":
+		a.Object = new(manifest.ReplicaSet)
+	case "Pod":
+		a.Object = new(manifest.Pod)
+	default:
+		return bad(fmt.Errorf("unknown kind"))
+	}
+	if err := json.Unmarshal(r.Data, a.Object); err != nil {
+		return bad(err)
+	}
+	s.Applied[key] = a
+	if rs, ok := a.Object.(*manifest.ReplicaSet); ok {
+		s.ReplicaSets[r.Namespace+"/"+r.Name] = &RS{RS: rs, Created: r.Created, Commit: commit, Owner: key, record: r}
+	}
+	return nil
+}
+
+// rsNameOf returns the name of the ReplicaSet a pod belongs to ("" for a bare pod).
+func rsNameOf(p *backend.Pod) string {
+	switch p.Labels[backend.LabelOwnerKind] {
+	case "Deployment":
+		return p.Labels[backend.LabelOwner] + "-" + p.Labels[backend.LabelHash]
+	case "ReplicaSet":
+		return p.Labels[backend.LabelOwner]
+	}
+	return ""
+}
+
+// DeploymentStatus is a Deployment's status, computed from its ReplicaSets.
+type DeploymentStatus struct {
+	Replicas, Updated, Ready, Available int
+	NewRS                               *RS
+	Revision                            int
+}
+
+// StatusOf computes a Deployment's status at now.
+func (s *State) StatusOf(d *manifest.Deployment, now time.Time) DeploymentStatus {
+	var st DeploymentStatus
+	k := manifest.Key{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name}
+	for _, rs := range s.Owned(k) {
+		c := count(rs.Pods, d.Spec.MinReadySeconds, now)
+		st.Replicas += c.Replicas
+		st.Ready += c.Ready
+		st.Available += c.Available
+		if equalIgnoreHash(&rs.RS.Spec.Template, &d.Spec.Template) && st.NewRS == nil {
+			st.NewRS = rs
+			st.Updated = c.Replicas
+			st.Revision = rs.Revision()
+		}
+	}
+	return st
+}
+
+// equalIgnoreHash compares two templates without their pod-template-hash labels.
+func equalIgnoreHash(a, b *manifest.PodTemplateSpec) bool {
+	return TemplateHash(stripHash(a), 0) == TemplateHash(stripHash(b), 0)
+}
+
+func stripHash(t *manifest.PodTemplateSpec) *manifest.PodTemplateSpec {
+	if _, ok := t.Labels[HashLabel]; !ok {
+		return t
+	}
+	c := *t
+	c.Labels = map[string]string{}
+	for k, v := range t.Labels {
+		if k != HashLabel {
+			c.Labels[k] = v
+		}
+	}
+	return &c
+}

@@ -1,0 +1,422 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/manifest"
+)
+
+// ErrEmptyDesired refuses to prune everything: the manifests produced no object while
+// the backend runs objects of the app.
+var ErrEmptyDesired = errors.New("the manifests hold no object but the app runs some: refusing to delete everything without --allow-empty")
+
+// ErrTimeout is a sync that did not converge within --timeout.
+var ErrTimeout = errors.New("timed out waiting for the app to converge")
+
+// Reconciler converges one app on one backend.
+type Reconciler struct {
+	Backend backend.Backend
+	App     string
+	Events  EventSink
+	Poll    time.Duration    // how often to observe while waiting; default 100ms
+	Now     func() time.Time // for tests
+
+	mu       sync.Mutex
+	deleting map[string]bool // pod IDs being deleted in the background
+	wg       sync.WaitGroup
+	errs     []error
+}
+
+// SyncOptions are the choices of one sync.
+type SyncOptions struct {
+	Commit     string
+	Prune      bool
+	AllowEmpty bool
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Reconciler) event(obj, reason, format string, args ...any) {
+	if r.Events != nil {
+		r.Events.Event(Event{Time: r.now().UTC(), App: r.App, Object: obj, Reason: reason, Message: fmt.Sprintf(format, args...)})
+	}
+}
+
+// Sync writes the desired objects' records, prunes what left git, and drives the
+// controllers until every object has converged or ctx ends. Every step is recomputed
+// from what the backend reports, so a sync killed at any point is finished by the next.
+func (r *Reconciler) Sync(ctx context.Context, desired []*manifest.Object, opts SyncOptions) error {
+	st, err := Load(ctx, r.Backend, r.App)
+	if err != nil {
+		return err
+	}
+	if len(desired) == 0 && opts.Prune && !opts.AllowEmpty && (len(st.Applied) > 0 || len(st.Pods) > 0) {
+		return ErrEmptyDesired
+	}
+	want := map[manifest.Key]*manifest.Object{}
+	for _, o := range desired {
+		want[o.Key()] = o
+		if err := r.apply(ctx, st, o, opts.Commit); err != nil {
+			return err
+		}
+	}
+	if opts.Prune {
+		for k, a := range st.Applied {
+			if _, ok := want[k]; !ok {
+				if err := r.prune(ctx, st, a); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return r.Converge(ctx)
+}
+
+// record builds the backend record of an object.
+func (r *Reconciler) record(kind string, meta *manifest.ObjectMeta, obj any, commit string, extra map[string]string, created time.Time) (backend.Record, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return backend.Record{}, err
+	}
+	labels := map[string]string{backend.LabelManagedBy: backend.ManagedBy, backend.LabelApp: r.App,
+		backend.LabelNamespace: meta.Namespace, backend.LabelCommit: commit}
+	maps.Copy(labels, extra)
+	if created.IsZero() {
+		created = r.now().UTC()
+	}
+	return backend.Record{Kind: kind, Namespace: meta.Namespace, Name: meta.Name, Labels: labels, Created: created, Data: data}, nil
+}
+
+// apply writes an object's record when it is new or changed; a changed bare Pod is
+// replaced, since pods are immutable.
+func (r *Reconciler) apply(ctx context.Context, st *State, o *manifest.Object, commit string) error {
+	k := o.Key()
+	t, meta := o.Meta()
+	old := st.Applied[k]
+	if old != nil && sameObject(old.Object, o.Obj) {
+		return nil
+	}
+	var created time.Time
+	if old != nil {
+		created = old.Created
+	}
+	rec, err := r.record(t.Kind, meta, o.Obj, commit, nil, created)
+	if err != nil {
+		return err
+	}
+	if err := r.Backend.PutRecord(ctx, rec); err != nil {
+		return fmt.Errorf("save %s: %w", k, err)
+	}
+	verb := "created"
+	if old != nil {
+		verb = "configured"
+	}
+	r.event(objectName(k), "Applied", "%s %s", objectName(k), verb)
+	if old != nil && k.Kind == "Pod" {
+		for _, p := range st.PodsOf(k) {
+			r.deletePod(ctx, p, "Killing", "Stopping pod %s: its spec changed", p.Name)
+		}
+	}
+	return nil
+}
+
+func sameObject(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// objectName is how kubectl names an object: deployment.apps/web, pod/web.
+func objectName(k manifest.Key) string {
+	switch k.Kind {
+	case "Deployment":
+		return "deployment.apps/" + k.Name
+	case "ReplicaSet":
+		return "replicaset.apps/" + k.Name
+	case "Pod":
+		return "pod/" + k.Name
+	}
+	return k.String()
+}
+
+// prune removes an object that left git, with everything it owns.
+func (r *Reconciler) prune(ctx context.Context, st *State, a *Applied) error {
+	for _, rs := range st.Owned(a.Key) {
+		for _, p := range rs.Pods {
+			r.deletePod(ctx, p, "Killing", "Stopping pod %s: its owner %s was pruned", p.Name, objectName(a.Key))
+		}
+		if rs.record.Labels[backend.LabelOwnerKind] == "Deployment" {
+			if err := r.Backend.DeleteRecord(ctx, rs.record); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range st.PodsOf(a.Key) {
+		r.deletePod(ctx, p, "Killing", "Stopping pod %s: pruned", p.Name)
+	}
+	if err := r.WaitDeletes(); err != nil {
+		return err
+	}
+	if err := r.Backend.DeleteRecord(ctx, a.record); err != nil {
+		return err
+	}
+	r.event(objectName(a.Key), "Pruned", "%s pruned", objectName(a.Key))
+	return nil
+}
+
+// Converge runs the controllers until nothing is left to do, then waits for the
+// background deletions.
+func (r *Reconciler) Converge(ctx context.Context) error {
+	poll := r.Poll
+	if poll == 0 {
+		poll = 100 * time.Millisecond
+	}
+	for {
+		st, err := Load(ctx, r.Backend, r.App)
+		if err != nil {
+			return err
+		}
+		done, err := r.Step(ctx, st)
+		if err != nil {
+			return err
+		}
+		if done {
+			return r.WaitDeletes()
+		}
+		select {
+		case <-ctx.Done():
+			_ = r.WaitDeletes()
+			return fmt.Errorf("%w: %s", ErrTimeout, r.pending(st))
+		case <-time.After(poll):
+		}
+	}
+}
+
+// Step is one pass of every controller over an observed state. It reports whether the
+// app has converged: every object at its desired size, and every pod ready.
+func (r *Reconciler) Step(ctx context.Context, st *State) (bool, error) {
+	converged := true
+	for _, p := range st.Orphans {
+		r.deletePod(ctx, p, "Killing", "Stopping orphan pod %s: no owner", p.Name)
+		converged = false
+	}
+	for _, a := range sortedApplied(st) {
+		var ok bool
+		var err error
+		switch obj := a.Object.(type) {
+		case *manifest.Deployment:
+			ok, err = r.syncDeployment(ctx, st, a, obj)
+		case *manifest.Pod:
+			ok, err = r.syncPod(ctx, st, a, obj)
+		default:
+			ok = true
+		}
+		if err != nil {
+			return false, err
+		}
+		converged = converged && ok
+	}
+	for _, rs := range sortedRS(st) {
+		ok, err := r.syncReplicaSet(ctx, st, rs)
+		if err != nil {
+			return false, err
+		}
+		converged = converged && ok
+	}
+	return converged && r.deletesPending() == 0, nil
+}
+
+// syncPod keeps a bare Pod's pod running: created when missing, replaced when it failed.
+func (r *Reconciler) syncPod(ctx context.Context, st *State, a *Applied, pod *manifest.Pod) (bool, error) {
+	pods := r.live(st.PodsOf(a.Key))
+	for _, p := range pods {
+		if p.Status.Phase == backend.PodFailed && p.Status.Reason == "SupervisorLost" {
+			r.deletePod(ctx, p, "Killing", "Stopping pod %s: %s", p.Name, p.Status.Message)
+			return false, nil
+		}
+	}
+	if len(pods) == 0 {
+		if r.isDeleting(pod.Namespace + "_" + pod.Name) {
+			return false, nil
+		}
+		labels := r.podLabels(pod.Labels, a.Key.Namespace, "Pod", pod.Name, "", "", a.Commit)
+		if err := r.createPod(ctx, objectName(a.Key), backend.PodSpec{Name: pod.Name, Namespace: pod.Namespace, Labels: labels, Annotations: pod.Annotations, Spec: pod.Spec}); err != nil {
+			return false, err
+		}
+		return false, nil
+	}
+	p := pods[0]
+	return p.Status.Ready || p.Status.Phase == backend.PodSucceeded || p.Status.Phase == backend.PodFailed && pod.Spec.RestartPolicy != "Always", nil
+}
+
+// podLabels are a pod's labels: its template's, plus kgit's.
+func (r *Reconciler) podLabels(template map[string]string, ns, ownerKind, owner, hash, revision, commit string) map[string]string {
+	l := maps.Clone(template)
+	if l == nil {
+		l = map[string]string{}
+	}
+	l[backend.LabelManagedBy] = backend.ManagedBy
+	l[backend.LabelApp] = r.App
+	l[backend.LabelNamespace] = ns
+	l[backend.LabelOwnerKind] = ownerKind
+	l[backend.LabelOwner] = owner
+	l[backend.LabelCommit] = commit
+	if hash != "" {
+		l[backend.LabelHash] = hash
+	}
+	if revision != "" {
+		l[backend.LabelRevision] = revision
+	}
+	return l
+}
+
+// syncReplicaSet is the ReplicaSet controller: it deletes finished pods and creates or
+// deletes pods until the RS has spec.replicas active ones.
+func (r *Reconciler) syncReplicaSet(ctx context.Context, st *State, rs *RS) (bool, error) {
+	var active []*backend.Pod
+	for _, p := range r.live(rs.Pods) {
+		if p.Status.Active() {
+			active = append(active, p)
+		} else {
+			r.deletePod(ctx, p, "Killing", "Stopping pod %s: it is %s (%s)", p.Name, p.Status.Phase, p.Status.Reason)
+		}
+	}
+	want := rs.Replicas()
+	switch diff := len(active) - want; {
+	case diff < 0:
+		return false, r.createPods(ctx, rs, -diff)
+	case diff > 0:
+		ranked := make([]rankedPod, len(active))
+		for i, p := range active {
+			ranked[i] = rankedPod{Pod: p, Rank: len(active), Unassigned: p.Status.Phase == backend.PodPending && p.Status.StartTime.IsZero()}
+		}
+		SortForDeletion(ranked, r.now(), true)
+		for _, rp := range ranked[:diff] {
+			r.deletePod(ctx, rp.Pod, "SuccessfulDelete", "Deleted pod: %s", rp.Pod.Name)
+		}
+		return false, nil
+	}
+	c := count(active, rs.RS.Spec.MinReadySeconds, r.now())
+	return c.Ready == want, nil
+}
+
+// createPods creates n pods of a ReplicaSet in parallel.
+func (r *Reconciler) createPods(ctx context.Context, rs *RS, n int) error {
+	t := rs.RS.Spec.Template
+	ownerKind, owner := "ReplicaSet", rs.RS.Name
+	if rs.Owner.Kind == "Deployment" {
+		ownerKind, owner = "Deployment", rs.Owner.Name
+	}
+	labels := r.podLabels(t.Labels, rs.RS.Namespace, ownerKind, owner, t.Labels[HashLabel], rs.RS.Annotations[RevisionAnnotation], rs.Commit)
+	rsName := objectName(manifest.Key{Kind: "ReplicaSet", Name: rs.RS.Name})
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			spec := backend.PodSpec{Name: PodName(rs.RS.Name), Namespace: rs.RS.Namespace, Labels: labels, Annotations: t.Annotations, Spec: t.Spec}
+			errs <- r.createPod(ctx, rsName, spec)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return errors.Join(collect(errs)...)
+}
+
+func collect(errs chan error) []error {
+	var out []error
+	for err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
+}
+
+func (r *Reconciler) createPod(ctx context.Context, owner string, spec backend.PodSpec) error {
+	if _, err := r.Backend.CreatePod(ctx, spec); err != nil {
+		r.event(owner, "FailedCreate", "Error creating: %v", err)
+		return fmt.Errorf("create pod %s: %w", spec.Name, err)
+	}
+	r.event(owner, "SuccessfulCreate", "Created pod: %s", spec.Name)
+	return nil
+}
+
+// deletePod stops a pod in the background, with its grace period; the pod stops
+// counting as active at once, as a terminating pod does in Kubernetes.
+func (r *Reconciler) deletePod(ctx context.Context, p *backend.Pod, reason, format string, args ...any) {
+	r.mu.Lock()
+	if r.deleting == nil {
+		r.deleting = map[string]bool{}
+	}
+	if r.deleting[p.ID] {
+		r.mu.Unlock()
+		return
+	}
+	r.deleting[p.ID] = true
+	r.mu.Unlock()
+	r.event("pod/"+p.Name, reason, format, args...)
+	grace := time.Duration(manifest.DefaultTerminationGracePeriodSeconds) * time.Second
+	if g := p.Spec.TerminationGracePeriodSeconds; g != nil {
+		grace = time.Duration(*g) * time.Second
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		err := r.Backend.DeletePod(context.WithoutCancel(ctx), p.ID, grace)
+		r.mu.Lock()
+		delete(r.deleting, p.ID)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Errorf("delete pod %s: %w", p.Name, err))
+		}
+		r.mu.Unlock()
+	}()
+}
+
+func (r *Reconciler) isDeleting(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.deleting[id]
+}
+
+func (r *Reconciler) deletesPending() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.deleting)
+}
+
+// live drops pods that are being deleted.
+func (r *Reconciler) live(pods []*backend.Pod) []*backend.Pod {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*backend.Pod, 0, len(pods))
+	for _, p := range pods {
+		if !r.deleting[p.ID] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// WaitDeletes waits for the background deletions and returns their errors.
+func (r *Reconciler) WaitDeletes() error {
+	r.wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := errors.Join(r.errs...)
+	r.errs = nil
+	return err
+}
