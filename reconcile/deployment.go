@@ -171,7 +171,7 @@ func (r *Reconciler) createReplicaSet(ctx context.Context, st *State, a *Applied
 	if err := r.putRS(ctx, out); err != nil {
 		return nil, err
 	}
-	r.event(objectName(a.Key), "ScalingReplicaSet", "Scaled up replica set %s to %d", name, n)
+	r.event(ObjectName(a.Key), "ScalingReplicaSet", "Scaled up replica set %s to %d", name, n)
 	return out, nil
 }
 

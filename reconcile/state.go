@@ -227,3 +227,29 @@ func stripHash(t *manifest.PodTemplateSpec) *manifest.PodTemplateSpec {
 	}
 	return &c
 }
+
+// Apps lists the apps that have records or pods on a backend.
+func Apps(ctx context.Context, b backend.Backend) ([]string, error) {
+	sel := map[string]string{backend.LabelManagedBy: backend.ManagedBy}
+	records, err := b.ListRecords(ctx, sel)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := b.ListPods(ctx, sel)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, r := range records {
+		seen[r.Labels[backend.LabelApp]] = true
+	}
+	for _, p := range pods {
+		seen[p.Labels[backend.LabelApp]] = true
+	}
+	apps := make([]string, 0, len(seen))
+	for a := range seen {
+		apps = append(apps, a)
+	}
+	sort.Strings(apps)
+	return apps, nil
+}

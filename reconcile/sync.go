@@ -123,7 +123,7 @@ func (r *Reconciler) apply(ctx context.Context, st *State, o *manifest.Object, c
 	if old != nil {
 		verb = "configured"
 	}
-	r.event(objectName(k), "Applied", "%s %s", objectName(k), verb)
+	r.event(ObjectName(k), "Applied", "%s %s", ObjectName(k), verb)
 	if old != nil && k.Kind == "Pod" {
 		for _, p := range st.PodsOf(k) {
 			r.deletePod(ctx, p, "Killing", "Stopping pod %s: its spec changed", p.Name)
@@ -138,8 +138,8 @@ func sameObject(a, b any) bool {
 	return string(ja) == string(jb)
 }
 
-// objectName is how kubectl names an object: deployment.apps/web, pod/web.
-func objectName(k manifest.Key) string {
+// ObjectName is how kubectl names an object: deployment.apps/web, pod/web.
+func ObjectName(k manifest.Key) string {
 	switch k.Kind {
 	case "Deployment":
 		return "deployment.apps/" + k.Name
@@ -155,7 +155,7 @@ func objectName(k manifest.Key) string {
 func (r *Reconciler) prune(ctx context.Context, st *State, a *Applied) error {
 	for _, rs := range st.Owned(a.Key) {
 		for _, p := range rs.Pods {
-			r.deletePod(ctx, p, "Killing", "Stopping pod %s: its owner %s was pruned", p.Name, objectName(a.Key))
+			r.deletePod(ctx, p, "Killing", "Stopping pod %s: its owner %s was pruned", p.Name, ObjectName(a.Key))
 		}
 		if rs.record.Labels[backend.LabelOwnerKind] == "Deployment" {
 			if err := r.Backend.DeleteRecord(ctx, rs.record); err != nil {
@@ -172,7 +172,7 @@ func (r *Reconciler) prune(ctx context.Context, st *State, a *Applied) error {
 	if err := r.Backend.DeleteRecord(ctx, a.record); err != nil {
 		return err
 	}
-	r.event(objectName(a.Key), "Pruned", "%s pruned", objectName(a.Key))
+	r.event(ObjectName(a.Key), "Pruned", "%s pruned", ObjectName(a.Key))
 	return nil
 }
 
@@ -252,7 +252,7 @@ func (r *Reconciler) syncPod(ctx context.Context, st *State, a *Applied, pod *ma
 			return false, nil
 		}
 		labels := r.podLabels(pod.Labels, a.Key.Namespace, "Pod", pod.Name, "", "", a.Commit)
-		if err := r.createPod(ctx, objectName(a.Key), backend.PodSpec{Name: pod.Name, Namespace: pod.Namespace, Labels: labels, Annotations: pod.Annotations, Spec: pod.Spec}); err != nil {
+		if err := r.createPod(ctx, ObjectName(a.Key), backend.PodSpec{Name: pod.Name, Namespace: pod.Namespace, Labels: labels, Annotations: pod.Annotations, Spec: pod.Spec}); err != nil {
 			return false, err
 		}
 		return false, nil
@@ -304,7 +304,7 @@ func (r *Reconciler) syncReplicaSet(ctx context.Context, st *State, rs *RS) (boo
 		}
 		SortForDeletion(ranked, r.now(), true)
 		for _, rp := range ranked[:diff] {
-			r.deletePod(ctx, rp.Pod, "SuccessfulDelete", "Deleted pod: %s", rp.Pod.Name)
+			r.deletePodBy(ctx, rp.Pod, ObjectName(manifest.Key{Kind: "ReplicaSet", Name: rs.RS.Name}), "SuccessfulDelete", "Deleted pod: %s", rp.Pod.Name)
 		}
 		return false, nil
 	}
@@ -320,7 +320,7 @@ func (r *Reconciler) createPods(ctx context.Context, rs *RS, n int) error {
 		ownerKind, owner = "Deployment", rs.Owner.Name
 	}
 	labels := r.podLabels(t.Labels, rs.RS.Namespace, ownerKind, owner, t.Labels[HashLabel], rs.RS.Annotations[RevisionAnnotation], rs.Commit)
-	rsName := objectName(manifest.Key{Kind: "ReplicaSet", Name: rs.RS.Name})
+	rsName := ObjectName(manifest.Key{Kind: "ReplicaSet", Name: rs.RS.Name})
 	errs := make(chan error, n)
 	var wg sync.WaitGroup
 	for range n {
@@ -358,6 +358,11 @@ func (r *Reconciler) createPod(ctx context.Context, owner string, spec backend.P
 // deletePod stops a pod in the background, with its grace period; the pod stops
 // counting as active at once, as a terminating pod does in Kubernetes.
 func (r *Reconciler) deletePod(ctx context.Context, p *backend.Pod, reason, format string, args ...any) {
+	r.deletePodBy(ctx, p, "pod/"+p.Name, reason, format, args...)
+}
+
+// deletePodBy is deletePod with the event reported against obj (the pod's owner).
+func (r *Reconciler) deletePodBy(ctx context.Context, p *backend.Pod, obj, reason, format string, args ...any) {
 	r.mu.Lock()
 	if r.deleting == nil {
 		r.deleting = map[string]bool{}
@@ -368,7 +373,7 @@ func (r *Reconciler) deletePod(ctx context.Context, p *backend.Pod, reason, form
 	}
 	r.deleting[p.ID] = true
 	r.mu.Unlock()
-	r.event("pod/"+p.Name, reason, format, args...)
+	r.event(obj, reason, format, args...)
 	grace := time.Duration(manifest.DefaultTerminationGracePeriodSeconds) * time.Second
 	if g := p.Spec.TerminationGracePeriodSeconds; g != nil {
 		grace = time.Duration(*g) * time.Second
@@ -419,4 +424,30 @@ func (r *Reconciler) WaitDeletes() error {
 	err := errors.Join(r.errs...)
 	r.errs = nil
 	return err
+}
+
+// Down removes every pod and record of the app.
+func (r *Reconciler) Down(ctx context.Context) error {
+	st, err := Load(ctx, r.Backend, r.App)
+	if err != nil {
+		return err
+	}
+	for _, p := range st.Pods {
+		r.deletePod(ctx, p, "Killing", "Stopping pod %s", p.Name)
+	}
+	if err := r.WaitDeletes(); err != nil {
+		return err
+	}
+	for _, rs := range st.ReplicaSets {
+		if err := r.Backend.DeleteRecord(ctx, rs.record); err != nil {
+			return err
+		}
+	}
+	for _, a := range sortedApplied(st) {
+		if err := r.Backend.DeleteRecord(ctx, a.record); err != nil {
+			return err
+		}
+		r.event(ObjectName(a.Key), "Pruned", "%s deleted", ObjectName(a.Key))
+	}
+	return nil
 }

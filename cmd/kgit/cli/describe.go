@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"kgit.dev/kgit/manifest"
+	"kgit.dev/kgit/reconcile"
+)
+
+func newDescribeCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "describe KIND/NAME",
+		Short: "Show one object in detail, with its events",
+		Args:  exactArgs(1, "KIND/NAME, e.g. deploy/web"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			kindArg, name, ok := strings.Cut(args[0], "/")
+			if !ok || name == "" {
+				return invalid("describe: expected KIND/NAME, e.g. deploy/web, got %q", args[0])
+			}
+			kind, err := kindOf(kindArg)
+			if err != nil {
+				return err
+			}
+			b, err := g.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			all, err := appViews(cmd.Context(), cmd, g, b, kind)
+			if err != nil {
+				return err
+			}
+			var vs []view
+			for _, v := range all {
+				if v.name == name {
+					vs = append(vs, v)
+				}
+			}
+			if len(vs) == 0 {
+				return invalid("%s %q not found", strings.ToLower(kind), name)
+			}
+			if err := ambiguous(vs, kind, name); err != nil {
+				return err
+			}
+			events, err := reconcile.OpenJournal(g.state()).Events(vs[0].app)
+			if err != nil {
+				return err
+			}
+			describe(g.stdout, vs[0], events, time.Now())
+			return nil
+		},
+	}
+}
+
+func describe(w io.Writer, v view, events []reconcile.Event, now time.Time) {
+	field := func(k, val string) { fmt.Fprintf(w, "%-24s%s\n", k+":", val) }
+	field("Name", v.name)
+	field("Namespace", v.namespace)
+	field("App", v.app)
+	field("CreationTimestamp", v.created.UTC().Format(time.RFC1123Z))
+	field("Labels", orNone(manifest.LabelString(v.labels)))
+	field("Annotations", orNone(manifest.LabelString(v.annotations)))
+	var spec *manifest.PodSpec
+	switch {
+	case v.deploy != nil:
+		d, s := v.deploy, v.dstatus
+		field("Selector", d.Spec.Selector.String())
+		field("Replicas", fmt.Sprintf("%d desired | %d updated | %d total | %d available | %d unavailable", *d.Spec.Replicas, s.Updated, s.Replicas, s.Available, max(0, s.Replicas-s.Available)))
+		field("StrategyType", d.Spec.Strategy.Type)
+		field("MinReadySeconds", fmt.Sprint(d.Spec.MinReadySeconds))
+		if ru := d.Spec.Strategy.RollingUpdate; ru != nil {
+			field("RollingUpdateStrategy", fmt.Sprintf("%s max unavailable, %s max surge", ru.MaxUnavailable, ru.MaxSurge))
+		}
+		if s.NewRS != nil {
+			field("NewReplicaSet", fmt.Sprintf("%s (%d/%d replicas created)", s.NewRS.RS.Name, s.NewRS.Counts(now).Replicas, s.NewRS.Replicas()))
+			field("Revision", fmt.Sprint(s.Revision))
+		}
+		spec = &d.Spec.Template.Spec
+	case v.rs != nil:
+		c := v.rs.Counts(now)
+		field("Selector", v.rs.RS.Spec.Selector.String())
+		field("Controlled By", "Deployment/"+v.rs.Owner.Name)
+		field("Replicas", fmt.Sprintf("%d current / %d desired", c.Replicas, v.rs.Replicas()))
+		field("Pods Status", fmt.Sprintf("%d Ready / %d Available", c.Ready, c.Available))
+		field("Commit", v.rs.Commit)
+		spec = &v.rs.RS.Spec.Template.Spec
+	case v.pod != nil:
+		p := v.pod
+		field("Status", podStatusText(p))
+		field("IP", orNone(p.Status.PodIP))
+		if !p.Status.StartTime.IsZero() {
+			field("Start Time", p.Status.StartTime.UTC().Format(time.RFC1123Z))
+		}
+		field("Ready", fmt.Sprint(p.Status.Ready))
+		fmt.Fprintln(w, "Containers:")
+		for _, c := range p.Status.Containers {
+			fmt.Fprintf(w, "  %s:\n", c.Name)
+			fmt.Fprintf(w, "    State:          %s", strings.ToUpper(c.State[:1])+c.State[1:])
+			if c.Reason != "" {
+				fmt.Fprintf(w, " (%s)", c.Reason)
+			}
+			fmt.Fprintln(w)
+			if c.State == "terminated" || c.LastTermination != nil {
+				t := c.LastTermination
+				if t != nil {
+					fmt.Fprintf(w, "    Last Exit Code: %d (%s at %s)\n", t.ExitCode, t.Reason, t.FinishedAt.UTC().Format(time.RFC3339))
+				}
+			}
+			fmt.Fprintf(w, "    Restart Count:  %d\n", c.RestartCount)
+			if c.Message != "" {
+				fmt.Fprintf(w, "    Message:        %s\n", c.Message)
+			}
+		}
+		spec = &p.Spec
+	}
+	if spec != nil {
+		fmt.Fprintln(w, "Pod Template:")
+		for _, c := range spec.Containers {
+			fmt.Fprintf(w, "  %s:\n    Image:    %s\n    Command:  %s\n", c.Name, c.Image, strings.Join(append(append([]string{}, c.Command...), c.Args...), " "))
+			for _, e := range c.Env {
+				val := e.Value
+				if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+					val = "(" + e.ValueFrom.FieldRef.FieldPath + ")"
+				}
+				fmt.Fprintf(w, "    Env:      %s=%s\n", e.Name, val)
+			}
+		}
+	}
+	fmt.Fprintln(w, "Events:")
+	shown := 0
+	for _, e := range events {
+		if !aboutObject(e, v) {
+			continue
+		}
+		if shown == 0 {
+			fmt.Fprintf(w, "  %-20s %-8s %s\n", "Reason", "Age", "Message")
+		}
+		shown++
+		fmt.Fprintf(w, "  %-20s %-8s %s\n", e.Reason, humanDuration(now.Sub(e.Time)), e.Message)
+	}
+	if shown == 0 {
+		fmt.Fprintln(w, "  <none>")
+	}
+}
+
+// aboutObject reports whether an event concerns the object (or, for a pod, names it).
+func aboutObject(e reconcile.Event, v view) bool {
+	k := manifest.Key{Kind: v.kind, Namespace: v.namespace, Name: v.name}
+	return e.Object == reconcile.ObjectName(k) || (v.kind == "Pod" && strings.Contains(e.Message, v.name))
+}

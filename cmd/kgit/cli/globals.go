@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/spf13/cobra"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/process"
+	"kgit.dev/kgit/manifest"
+)
+
+// globals are the flags every command shares: the source, the app, the backend and the
+// state directory. One value is made per root command; there are no package globals.
+type globals struct {
+	repo, ref, path, app string
+	backendName          string
+	stateDir             string
+	stdout, stderr       io.Writer
+}
+
+func (g *globals) register(root *cobra.Command) {
+	f := root.PersistentFlags()
+	f.StringVar(&g.repo, "repo", "", "git repository: a local path or a URL (default: the current directory)")
+	f.StringVar(&g.ref, "ref", "", "branch, tag or commit (default: the checked-out branch, or the remote's HEAD)")
+	f.StringVar(&g.path, "path", "", "folder inside the repository that holds the manifests (default: the root)")
+	f.StringVar(&g.app, "app", "", "app name (default: derived from the repository and path)")
+	f.StringVar(&g.backendName, "backend", "", "backend that runs the pods: process (default: $KGIT_BACKEND or process)")
+	f.StringVar(&g.stateDir, "state-dir", "", "state directory for the journal and the git cache (default: $KGIT_STATE_DIR or $XDG_STATE_HOME/kgit)")
+}
+
+// sourceGiven reports whether the user named a source or an app, which narrows what
+// read-only commands show.
+func (g *globals) sourceGiven(cmd *cobra.Command) bool {
+	for _, name := range []string{"repo", "ref", "path", "app"} {
+		if cmd.Flags().Changed(name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *globals) state() string {
+	if g.stateDir != "" {
+		return g.stateDir
+	}
+	if d := os.Getenv("KGIT_STATE_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "kgit")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), fmt.Sprintf("kgit-state-%d", os.Geteuid()))
+	}
+	return filepath.Join(home, ".local", "state", "kgit")
+}
+
+// backend opens the chosen backend and checks that it is available.
+func (g *globals) backend(ctx context.Context) (backend.Backend, error) {
+	name := g.backendName
+	if name == "" {
+		name = os.Getenv("KGIT_BACKEND")
+	}
+	var b backend.Backend
+	switch name {
+	case "", process.Name:
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("process: cannot find kgit's own binary: %w", err)
+		}
+		b = process.New(process.DefaultRoot(), exe)
+	default:
+		return nil, invalid("--backend %q: unknown backend (available: process)", name)
+	}
+	if err := b.Available(ctx); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (g *globals) source() (manifest.Source, error) {
+	p, err := manifest.CleanPath(g.path)
+	if err != nil {
+		return manifest.Source{}, err
+	}
+	return manifest.Source{Repo: g.repo, Ref: g.ref, Path: p, CacheDir: filepath.Join(g.state(), "git")}, nil
+}
+
+// appName is --app, or one derived from the repository's name and the path.
+func (g *globals) appName() (string, error) {
+	if g.app != "" {
+		if !dnsLabel.MatchString(g.app) || len(g.app) > 63 {
+			return "", invalid("--app %q: must be a DNS label (lower case letters, digits and '-', at most 63 characters)", g.app)
+		}
+		return g.app, nil
+	}
+	src, err := g.source()
+	if err != nil {
+		return "", err
+	}
+	base := ""
+	if manifest.IsURL(src.Repo) {
+		base = strings.TrimSuffix(path.Base(strings.TrimRight(src.Repo, "/")), ".git")
+		if i := strings.LastIndex(base, ":"); i >= 0 {
+			base = base[i+1:]
+		}
+	} else {
+		dir := src.Repo
+		if dir == "" {
+			dir = "."
+		}
+		r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+		if err != nil {
+			return "", invalid("%s is not a git repository (%v): name one with --repo, or the app with --app", dir, err)
+		}
+		wt, err := r.Worktree()
+		if err != nil {
+			abs, _ := filepath.Abs(dir)
+			base = strings.TrimSuffix(filepath.Base(abs), ".git")
+		} else {
+			base = filepath.Base(wt.Filesystem.Root())
+		}
+	}
+	if src.Path != "" {
+		base += "-" + strings.ReplaceAll(src.Path, "/", "-")
+	}
+	name := sanitize(base)
+	if name == "" {
+		return "", invalid("cannot derive an app name from %q: set --app", base)
+	}
+	return name, nil
+}
+
+var (
+	dnsLabel   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	notInLabel = regexp.MustCompile(`[^a-z0-9-]+`)
+)
+
+func sanitize(s string) string {
+	s = notInLabel.ReplaceAllString(strings.ToLower(s), "-")
+	if len(s) > 63 {
+		s = s[:63]
+	}
+	return strings.Trim(s, "-")
+}
+
+// appFilter is the app read-only commands narrow to: "" (every app) unless a source or
+// --app was given.
+func (g *globals) appFilter(cmd *cobra.Command) (string, error) {
+	if !g.sourceGiven(cmd) {
+		return "", nil
+	}
+	return g.appName()
+}

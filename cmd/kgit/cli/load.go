@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/manifest"
+)
+
+// desired is an app's manifests at one commit, parsed and validated.
+type desired struct {
+	app     string
+	rev     *manifest.Revision
+	objects []*manifest.Object
+}
+
+// loadDesired reads, decodes, defaults and validates the source's manifests, and prints
+// a warning for each field the backend will not honour. Nothing is changed.
+func (g *globals) loadDesired(ctx context.Context, b backend.Backend) (*desired, error) {
+	app, err := g.appName()
+	if err != nil {
+		return nil, err
+	}
+	src, err := g.source()
+	if err != nil {
+		return nil, err
+	}
+	repo, err := manifest.Open(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	commit, err := manifest.ResolveCommit(repo, src.Ref)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := manifest.ReadCommit(commit, src.Path)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := manifest.Parse(rev.Files)
+	if err != nil {
+		return nil, fmt.Errorf("invalid manifests at commit %s (nothing was changed):\n%w", rev.Commit[:12], err)
+	}
+	for _, o := range objs {
+		for _, w := range manifest.Unhonoured(o, b.Name(), b.Unhonoured()) {
+			fmt.Fprintf(g.stderr, "warning: %s\n", w)
+		}
+	}
+	return &desired{app: app, rev: rev, objects: objs}, nil
+}

@@ -1,0 +1,23 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"kgit.dev/kgit/backend/process"
+)
+
+// newSuperviseCmd is the hidden mode in which kgit's binary supervises one pod of the
+// process backend.
+func newSuperviseCmd() *cobra.Command {
+	var root string
+	cmd := &cobra.Command{
+		Use:    process.SuperviseCommand + " POD",
+		Hidden: true,
+		Args:   exactArgs(1, "a pod id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return process.Supervise(root, args[0])
+		},
+	}
+	cmd.Flags().StringVar(&root, "root", "", "the process backend's root")
+	return cmd
+}

@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/user"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"kgit.dev/kgit/reconcile"
+)
+
+type syncFlags struct {
+	dryRun, exitCode  bool
+	prune, allowEmpty bool
+	timeout, waitLock time.Duration
+	output            string
+}
+
+func newSyncCmd(g *globals) *cobra.Command {
+	f := &syncFlags{}
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Apply the manifests of a commit to the backend and wait until they run",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSync(cmd.Context(), g, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.dryRun, "dry-run", false, "show what would change (as diff does) and change nothing")
+	fl.BoolVar(&f.exitCode, "exit-code", false, "with --dry-run: exit 1 when there are differences")
+	fl.BoolVar(&f.prune, "prune", true, "delete objects of this app that are no longer in git")
+	fl.BoolVar(&f.allowEmpty, "allow-empty", false, "allow a sync of no objects to prune every object of the app")
+	fl.DurationVar(&f.timeout, "timeout", 5*time.Minute, "give up (exit 2) when the app has not converged by then")
+	fl.DurationVar(&f.waitLock, "wait-lock", 0, "wait this long for another sync of the app to finish (default: exit 5 at once)")
+	fl.StringVarP(&f.output, "output", "o", "", "output format: json (a summary on stdout)")
+	return cmd
+}
+
+// syncResult is sync's -o json summary.
+type syncResult struct {
+	App      string   `json:"app"`
+	Commit   string   `json:"commit"`
+	Changes  []string `json:"changes"`
+	Result   string   `json:"result"`
+	Duration string   `json:"duration"`
+}
+
+func runSync(ctx context.Context, g *globals, f *syncFlags) error {
+	if f.output != "" && f.output != "json" {
+		return invalid("--output %q: supported: json", f.output)
+	}
+	if f.exitCode && !f.dryRun {
+		return invalid("--exit-code needs --dry-run")
+	}
+	started := time.Now()
+	b, err := g.backend(ctx)
+	if err != nil {
+		return err
+	}
+	want, err := g.loadDesired(ctx, b)
+	if err != nil {
+		return err
+	}
+	if f.dryRun {
+		return printDiff(ctx, g, b, want, f.exitCode, f.prune)
+	}
+	release, err := b.Lock(ctx, want.app, f.waitLock)
+	if err != nil {
+		return err
+	}
+	defer release()
+
+	journal := reconcile.OpenJournal(g.state())
+	defer journal.Close()
+	changes := &changeList{}
+	r := &reconcile.Reconciler{Backend: b, App: want.app,
+		Events: reconcile.Sinks{&reconcile.Printer{W: g.stderr}, journal, changes}}
+	fmt.Fprintf(g.stderr, "syncing app %s at %s (%s)\n", want.app, want.rev.Commit[:12], want.rev.Subject)
+	sctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	err = r.Sync(sctx, want.objects, reconcile.SyncOptions{Commit: want.rev.Commit, Prune: f.prune, AllowEmpty: f.allowEmpty})
+	result := "synced"
+	if err != nil {
+		result = "failed: " + err.Error()
+	}
+	who := "unknown"
+	if u, uerr := user.Current(); uerr == nil {
+		who = u.Username
+	}
+	journal.RecordSync(reconcile.SyncRecord{App: want.app, Commit: want.rev.Commit, User: who, Started: started.UTC(), Duration: time.Since(started), Result: result})
+	if errors.Is(err, reconcile.ErrTimeout) {
+		err = fmt.Errorf("sync of app %s did not converge within --timeout %s: %w", want.app, f.timeout, err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stderr, "app %s synced at %s in %s\n", want.app, want.rev.Commit[:12], time.Since(started).Round(time.Millisecond))
+	if f.output == "json" {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(syncResult{App: want.app, Commit: want.rev.Commit, Changes: changes.list(), Result: result, Duration: time.Since(started).String()})
+	}
+	return nil
+}
+
+// changeList collects what a sync did, for -o json.
+type changeList struct {
+	mu     sync.Mutex
+	events []reconcile.Event
+}
+
+func (c *changeList) Event(e reconcile.Event) {
+	c.mu.Lock()
+	c.events = append(c.events, e)
+	c.mu.Unlock()
+}
+
+func (c *changeList) list() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := []string{}
+	for _, e := range c.events {
+		if e.Reason == "Applied" || e.Reason == "Pruned" {
+			out = append(out, e.Message)
+		} else {
+			out = append(out, e.Object+": "+e.Message)
+		}
+	}
+	return out
+}
