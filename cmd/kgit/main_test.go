@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"kgit.dev/kgit/backend/process"
+	"kgit.dev/kgit/cmd/kgit/cli"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"kgit": func() { os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs the CLI scenarios in testdata/script over real git repositories and
+// real processes on the process backend. UPDATE_SCRIPTS=1 rewrites their golden parts.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "../../testdata/script",
+		RequireExplicitExec: true,
+		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") == "1",
+		Setup: func(env *testscript.Env) error {
+			root := filepath.Join(env.WorkDir, ".root")
+			env.Setenv("KGIT_PROCESS_ROOT", root)
+			env.Setenv("KGIT_STATE_DIR", filepath.Join(env.WorkDir, ".state"))
+			env.Setenv("HOME", env.WorkDir)
+			for _, k := range []string{"GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"} {
+				env.Setenv(k, "kgit test")
+			}
+			for _, k := range []string{"GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"} {
+				env.Setenv(k, "test@kgit.dev")
+			}
+			// Whatever a failed script left running is stopped.
+			env.Defer(func() { stopAll(root) })
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"pod":      cmdPod,
+			"poll":     cmdPoll,
+			"procs":    cmdProcs,
+			"killproc": cmdKillProc,
+		},
+	})
+}
+
+func stopAll(root string) {
+	b := process.New(root, "")
+	pods, _ := b.ListPods(context.Background(), nil)
+	for _, p := range pods {
+		_ = b.DeletePod(context.Background(), p.ID, 0)
+	}
+}
+
+// run runs kgit in this process and returns its exit code and output.
+func run(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := cli.Main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// pod VAR [kgit get args...]: sets $VAR to the name of the first pod listed.
+func cmdPod(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 {
+		ts.Fatalf("usage: pod VAR [get flags]")
+	}
+	code, out, errs := runIn(ts, append([]string{"get", "pods", "-o", "json"}, args[1:]...)...)
+	if code != 0 {
+		ts.Fatalf("kgit get pods: exit %d: %s", code, errs)
+	}
+	m := regexp.MustCompile(`"name": "([^"]+)",\s*"namespace"`).FindStringSubmatch(out)
+	if m == nil {
+		ts.Fatalf("no pod found")
+	}
+	ts.Setenv(args[0], m[1])
+}
+
+// runIn runs kgit with the script's environment and working directory.
+func runIn(ts *testscript.TestScript, args ...string) (int, string, string) {
+	restore := []func(){}
+	for _, k := range []string{"KGIT_PROCESS_ROOT", "KGIT_STATE_DIR"} {
+		old := os.Getenv(k)
+		os.Setenv(k, ts.Getenv(k))
+		restore = append(restore, func() { os.Setenv(k, old) })
+	}
+	wd, _ := os.Getwd()
+	os.Chdir(ts.Getenv("WORK"))
+	defer func() {
+		os.Chdir(wd)
+		for _, f := range restore {
+			f()
+		}
+	}()
+	return run(args...)
+}
+
+// poll SECONDS REGEXP kgit-args...: reruns kgit until its stdout matches REGEXP.
+func cmdPoll(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 3 {
+		ts.Fatalf("usage: poll SECONDS REGEXP kgit-args...")
+	}
+	secs, _ := strconv.Atoi(args[0])
+	re := regexp.MustCompile(args[1])
+	deadline := time.Now().Add(time.Duration(secs) * time.Second)
+	var out string
+	for time.Now().Before(deadline) {
+		_, out, _ = runIn(ts, args[2:]...)
+		if re.MatchString(out) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ts.Fatalf("after %ds, output of kgit %s does not match %q:\n%s", secs, strings.Join(args[2:], " "), args[1], out)
+}
+
+// procs PATTERN N: exactly N processes have PATTERN in their command line.
+func cmdProcs(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: procs PATTERN N")
+	}
+	want, _ := strconv.Atoi(args[1])
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := len(findProcs(args[0]))
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%d processes match %q, want %d", got, args[0], want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// killproc PATTERN [SIGNAL]: kills the first process whose command line has PATTERN.
+func cmdKillProc(ts *testscript.TestScript, neg bool, args []string) {
+	pids := findProcs(args[0])
+	if len(pids) == 0 {
+		ts.Fatalf("no process matches %q", args[0])
+	}
+	sig := syscall.SIGKILL
+	if len(args) > 1 && args[1] == "TERM" {
+		sig = syscall.SIGTERM
+	}
+	ts.Check(syscall.Kill(pids[0], sig))
+}
+
+func findProcs(pattern string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue
+		}
+		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if i := bytes.LastIndexByte(stat, ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
+			continue // a zombie is gone, only not yet reaped
+		}
+		if strings.Contains(strings.ReplaceAll(string(cmdline), "\x00", " "), pattern) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
