@@ -91,6 +91,16 @@ var notYet = map[string]string{
 // Decode reads every document of one YAML or JSON file. It returns all the objects, or
 // an ErrorList naming each problem with file, line and field path.
 func Decode(file string, data []byte) ([]*Object, error) {
+	objs, errs := decode(file, data)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return objs, nil
+}
+
+// decode returns the objects it could decode and every error; an object with only
+// unknown-field errors is returned too, so that it can still be validated.
+func decode(file string, data []byte) ([]*Object, ErrorList) {
 	if len(data) > MaxFileBytes {
 		return nil, ErrorList{{File: file, Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", len(data), MaxFileBytes)}}
 	}
@@ -117,10 +127,7 @@ func Decode(file string, data []byte) ([]*Object, error) {
 			objs = append(objs, obj)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return objs, nil
+	return objs, errs
 }
 
 func yamlError(file string, err error) *FieldError {
@@ -147,6 +154,9 @@ func decodeDocument(file string, doc *yaml.Node) (*Object, ErrorList) {
 	if root.Kind != yaml.MappingNode {
 		return nil, ErrorList{obj.errorf("", nil, "a manifest must be a mapping with apiVersion and kind, got %s", nodeKind(root))}
 	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		obj.lines[root.Content[i].Value] = root.Content[i].Line
+	}
 	apiVersion, kind := scalarField(root, "apiVersion"), scalarField(root, "kind")
 	switch {
 	case kind == "":
@@ -169,7 +179,7 @@ func decodeDocument(file string, doc *yaml.Node) (*Object, ErrorList) {
 	target := newObj()
 	w := &walker{obj: obj}
 	w.walk(root, reflect.TypeOf(target).Elem(), "", 0)
-	if len(w.errs) > 0 {
+	if w.shapeErr {
 		return nil, w.errs
 	}
 	var generic any
@@ -184,7 +194,7 @@ func decodeDocument(file string, doc *yaml.Node) (*Object, ErrorList) {
 		return nil, ErrorList{obj.errorf("", nil, "%v", err)}
 	}
 	obj.Obj = target
-	return obj, nil
+	return obj, w.errs
 }
 
 func scalarField(m *yaml.Node, key string) string {
@@ -201,6 +211,9 @@ func scalarField(m *yaml.Node, key string) string {
 type walker struct {
 	obj  *Object
 	errs ErrorList
+	// shapeErr is set by errors that stop decoding (a wrong type); unknown fields do
+	// not, so validation still reports everything else in the same pass.
+	shapeErr bool
 }
 
 var (
@@ -209,6 +222,11 @@ var (
 )
 
 func (w *walker) fail(n *yaml.Node, path string, format string, args ...any) {
+	w.shapeErr = true
+	w.unknown(n, path, format, args...)
+}
+
+func (w *walker) unknown(n *yaml.Node, path string, format string, args ...any) {
 	w.errs = append(w.errs, &FieldError{File: w.obj.File, Line: n.Line, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -298,7 +316,7 @@ func (w *walker) walkStruct(n *yaml.Node, t reflect.Type, path string, depth int
 			if s := suggest(k.Value, names); s != "" {
 				msg += ", did you mean " + s + "?"
 			}
-			w.fail(k, p, "%s", msg)
+			w.unknown(k, p, "%s", msg)
 			continue
 		}
 		w.walk(v, ft, p, depth+1)

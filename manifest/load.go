@@ -9,14 +9,11 @@ func Parse(files []File) ([]*Object, error) {
 	var errs ErrorList
 	seen := map[Key]*Object{}
 	for _, f := range files {
-		decoded, err := Decode(f.Path, f.Data)
-		if err != nil {
-			errs = append(errs, err.(ErrorList)...)
-			continue
-		}
+		decoded, decodeErrs := decode(f.Path, f.Data)
+		errs = append(errs, decodeErrs...)
 		for _, o := range decoded {
 			Default(o)
-			if verrs := Validate(o); len(verrs) > 0 {
+			if verrs := Validate(o); len(verrs) > 0 || len(decodeErrs) > 0 {
 				errs = append(errs, verrs...)
 				continue
 			}

@@ -208,13 +208,19 @@ func (s *supervisor) runOnce(i int, c *manifest.Container, restarts int32) backe
 	started := time.Now().UTC()
 	log, err := openLog(containerLogs(s.dir, c.Name), restarts > 0)
 	var cmd *exec.Cmd
+	var out *os.File
+	copied := make(chan struct{})
 	if err == nil {
-		cmd, err = s.command(c, log)
+		cmd, out, err = s.command(c, log, copied)
 	}
 	if err == nil {
 		err = cmd.Start()
+		cmd.Stdout.(*os.File).Close() // the child holds the write end now
 	}
 	if err != nil {
+		if out != nil {
+			out.Close()
+		}
 		if log != nil {
 			fmt.Fprintf(log, "kgit: cannot start container %s: %v\n", c.Name, err)
 			log.Close()
@@ -231,8 +237,14 @@ func (s *supervisor) runOnce(i int, c *manifest.Container, restarts int32) backe
 		*cs = backend.ContainerStatus{Name: c.Name, State: backend.StateRunning, RestartCount: restarts, StartedAt: started, LastTermination: cs.LastTermination}
 	})
 	err = cmd.Wait()
-	// The main process is gone; anything it left in its process group goes too.
+	// The main process is gone; anything it left in its process group goes too, and
+	// with it the last writer of the output pipe.
 	_ = syscall.Kill(-p.PID, syscall.SIGKILL)
+	select {
+	case <-copied:
+	case <-time.After(2 * time.Second): // a straggler that left the group keeps the pipe
+		out.Close()
+	}
 	t := backend.Termination{Reason: "Completed", StartedAt: started, FinishedAt: time.Now().UTC()}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
@@ -257,13 +269,15 @@ func (s *supervisor) terminated(i int, restarts int32, t backend.Termination, ms
 // command builds a container's process: command+args with $(VAR) expanded, the
 // container's environment (and only it: the host's is not inherited, but PATH), its
 // workingDir, its own process group, and output into the capped log.
-func (s *supervisor) command(c *manifest.Container, log io.Writer) (*exec.Cmd, error) {
+// Output goes through a pipe that a goroutine copies into the log until every writer
+// has closed it; copied is closed then.
+func (s *supervisor) command(c *manifest.Container, log io.Writer, copied chan struct{}) (*exec.Cmd, *os.File, error) {
 	fields := manifest.PodFields{Name: s.pod.Name, Namespace: s.pod.Namespace, UID: s.pod.UID, PodIP: s.pod.PodIP,
 		HostIP: "127.0.0.1", NodeName: "localhost", ServiceAccount: s.pod.Spec.ServiceAccountName,
 		Labels: s.pod.Labels, Annotations: s.pod.Annotations}
 	order, vals, err := manifest.ContainerEnv(c, fields)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	env := make([]string, 0, len(order)+2)
 	if _, ok := vals["PATH"]; !ok {
@@ -279,15 +293,23 @@ func (s *supervisor) command(c *manifest.Container, log io.Writer) (*exec.Cmd, e
 	path := argv[0]
 	if !strings.Contains(path, "/") {
 		if path, err = lookPath(argv[0], vals["PATH"]); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	dir := c.WorkingDir
 	if dir == "" {
 		dir = "/"
 	}
-	return &exec.Cmd{Path: path, Args: argv, Env: env, Dir: dir, Stdout: log, Stderr: log,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}, nil
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	go func() {
+		defer close(copied)
+		_, _ = io.Copy(log, r)
+	}()
+	return &exec.Cmd{Path: path, Args: argv, Env: env, Dir: dir, Stdout: w, Stderr: w,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}, r, nil
 }
 
 func hostPath() string {
