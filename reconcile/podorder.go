@@ -21,16 +21,21 @@ type rankedPod struct {
 	Unassigned bool
 }
 
+// Gates are the feature gates that shape the deletion order; both are on by default in
+// Kubernetes 1.28, and kgit always turns them on.
+type Gates struct{ DeletionCost, LogarithmicScaleDown bool }
+
 // SortForDeletion orders pods so that the first ones are the ones the ReplicaSet
 // controller deletes first (controller.ActivePodsWithRanks).
-func SortForDeletion(pods []rankedPod, now time.Time, logarithmic bool) {
-	sort.SliceStable(pods, func(i, j int) bool { return deleteFirst(pods[i], pods[j], now, logarithmic) })
+func SortForDeletion(pods []rankedPod, now time.Time, g Gates) {
+	sort.SliceStable(pods, func(i, j int) bool { return deleteFirst(pods[i], pods[j], now, g) })
 }
 
 var phaseOrder = map[string]int{backend.PodPending: 0, backend.PodUnknown: 1, backend.PodRunning: 2}
 
 // deleteFirst reports whether a should be deleted before b.
-func deleteFirst(a, b rankedPod, now time.Time, logarithmic bool) bool {
+func deleteFirst(a, b rankedPod, now time.Time, g Gates) bool {
+	logarithmic := g.LogarithmicScaleDown
 	pa, pb := a.Pod, b.Pod
 	if a.Unassigned != b.Unassigned {
 		return a.Unassigned
@@ -41,7 +46,7 @@ func deleteFirst(a, b rankedPod, now time.Time, logarithmic bool) bool {
 	if pa.Status.Ready != pb.Status.Ready {
 		return !pa.Status.Ready
 	}
-	if ca, cb := deletionCost(pa), deletionCost(pb); ca != cb {
+	if ca, cb := deletionCost(pa), deletionCost(pb); g.DeletionCost && ca != cb {
 		return ca < cb
 	}
 	if a.Rank != b.Rank {

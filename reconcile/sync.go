@@ -302,7 +302,7 @@ func (r *Reconciler) syncReplicaSet(ctx context.Context, st *State, rs *RS) (boo
 		for i, p := range active {
 			ranked[i] = rankedPod{Pod: p, Rank: len(active), Unassigned: p.Status.Phase == backend.PodPending && p.Status.StartTime.IsZero()}
 		}
-		SortForDeletion(ranked, r.now(), true)
+		SortForDeletion(ranked, r.now(), Gates{DeletionCost: true, LogarithmicScaleDown: true})
 		for _, rp := range ranked[:diff] {
 			r.deletePodBy(ctx, rp.Pod, ObjectName(manifest.Key{Kind: "ReplicaSet", Name: rs.RS.Name}), "SuccessfulDelete", "Deleted pod: %s", rp.Pod.Name)
 		}

@@ -1,0 +1,388 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/process"
+	"kgit.dev/kgit/manifest"
+)
+
+// vectors are Kubernetes' own test cases (testdata/k8s-vectors.json, copied from the
+// reference), run as table tests.
+func vectors(t *testing.T, group string, into any) {
+	t.Helper()
+	data, err := os.ReadFile("../testdata/k8s-vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all struct {
+		Vectors map[string]json.RawMessage `json:"vectors"`
+	}
+	if err := json.Unmarshal(data, &all); err != nil {
+		t.Fatal(err)
+	}
+	raw, ok := all.Vectors[group]
+	if !ok {
+		t.Fatalf("no vector group %q", group)
+	}
+	if err := json.Unmarshal(raw, into); err != nil {
+		t.Fatalf("%s: %v", group, err)
+	}
+}
+
+// ios is a vector's int-or-string: a JSON number, a string, or null.
+type ios struct{ v *manifest.IntOrString }
+
+func (x *ios) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	x.v = new(manifest.IntOrString)
+	return x.v.UnmarshalJSON(b)
+}
+
+func TestIntOrStringScaledValue(t *testing.T) {
+	var rows []struct {
+		Input   ios
+		Total   int
+		RoundUp bool `json:"round_up"`
+		Expect  *int
+		Error   bool
+	}
+	vectors(t, "intstr_scaled_value", &rows)
+	for _, r := range rows {
+		got, err := manifest.ScaledValue(r.Input.v, r.Total, r.RoundUp)
+		if (err != nil) != r.Error {
+			t.Errorf("%v of %d: error %v, want error %v", r.Input.v, r.Total, err, r.Error)
+			continue
+		}
+		if r.Expect != nil && got != *r.Expect {
+			t.Errorf("%v of %d (round up %v) = %d, want %d", r.Input.v, r.Total, r.RoundUp, got, *r.Expect)
+		}
+	}
+}
+
+func TestResolveFenceposts(t *testing.T) {
+	var rows []struct {
+		MaxSurge          ios `json:"max_surge"`
+		MaxUnavailable    ios `json:"max_unavailable"`
+		Desired           int
+		ExpectSurge       int `json:"expect_surge"`
+		ExpectUnavailable int `json:"expect_unavailable"`
+		Error             bool
+	}
+	vectors(t, "resolve_fenceposts", &rows)
+	for _, r := range rows {
+		s, u, err := ResolveFenceposts(r.MaxSurge.v, r.MaxUnavailable.v, r.Desired)
+		if (err != nil) != r.Error || err == nil && (s != r.ExpectSurge || u != r.ExpectUnavailable) {
+			t.Errorf("ResolveFenceposts(%v, %v, %d) = %d, %d, %v; want %d, %d, error %v",
+				r.MaxSurge.v, r.MaxUnavailable.v, r.Desired, s, u, err, r.ExpectSurge, r.ExpectUnavailable, r.Error)
+		}
+	}
+}
+
+type strategyRow struct {
+	Name           string
+	Strategy       string
+	Replicas       int
+	MaxSurge       ios `json:"max_surge"`
+	MaxUnavailable ios `json:"max_unavailable"`
+	Expect         int
+}
+
+func (r strategyRow) strategy() Strategy {
+	return Strategy{Type: r.Strategy, Replicas: r.Replicas, MaxSurge: r.MaxSurge.v, MaxUnavailable: r.MaxUnavailable.v}
+}
+
+func TestMaxUnavailableMinAvailableMaxSurge(t *testing.T) {
+	for group, f := range map[string]func(Strategy) int{"max_unavailable": MaxUnavailable, "min_available": MinAvailable, "max_surge": MaxSurge} {
+		var rows []strategyRow
+		vectors(t, group, &rows)
+		for _, r := range rows {
+			if got := f(r.strategy()); got != r.Expect {
+				t.Errorf("%s %q (%+v) = %d, want %d", group, r.Name, r, got, r.Expect)
+			}
+		}
+	}
+}
+
+// defaultZero is the upstream unit tests' deployment default: surge and unavailable 0.
+func defaultZero(v *manifest.IntOrString) *manifest.IntOrString {
+	if v == nil {
+		z := manifest.FromInt(0)
+		return &z
+	}
+	return v
+}
+
+func TestNewRSNewReplicas(t *testing.T) {
+	var rows []struct {
+		Name           string
+		Strategy       string
+		DeployReplicas int   `json:"deployment_replicas"`
+		MaxSurge       ios   `json:"max_surge"`
+		MaxUnavailable ios   `json:"max_unavailable"`
+		NewRSReplicas  int   `json:"new_rs_replicas"`
+		AllRSReplicas  []int `json:"all_rs_replicas"`
+		Expect         int
+	}
+	vectors(t, "new_rs_new_replicas", &rows)
+	for _, r := range rows {
+		var all []ScaleRS
+		for i, n := range r.AllRSReplicas {
+			all = append(all, ScaleRS{Name: fmt.Sprint("rs", i), Replicas: n})
+		}
+		s := Strategy{Type: r.Strategy, Replicas: r.DeployReplicas, MaxSurge: defaultZero(r.MaxSurge.v), MaxUnavailable: defaultZero(r.MaxUnavailable.v)}
+		got, err := NewRSNewReplicas(s, all, ScaleRS{Name: "new", Replicas: r.NewRSReplicas})
+		if err != nil || got != r.Expect {
+			t.Errorf("%s: got %d, %v; want %d", r.Name, got, err, r.Expect)
+		}
+	}
+}
+
+type rollingRow struct {
+	DeployReplicas int `json:"deployment_replicas"`
+	MaxSurge       ios `json:"max_surge"`
+	MaxUnavailable ios `json:"max_unavailable"`
+	OldReplicas    int `json:"old_replicas"`
+	NewReplicas    int `json:"new_replicas"`
+	OldAvailable   int `json:"old_available"`
+	NewAvailable   int `json:"new_available"`
+}
+
+func (r rollingRow) strategy() Strategy {
+	return Strategy{Type: "RollingUpdate", Replicas: r.DeployReplicas, MaxSurge: defaultZero(r.MaxSurge.v), MaxUnavailable: defaultZero(r.MaxUnavailable.v)}
+}
+
+func TestReconcileNewReplicaSet(t *testing.T) {
+	var rows []struct {
+		rollingRow
+		ExpectScaled      bool `json:"expect_scaled"`
+		ExpectNewReplicas int  `json:"expect_new_replicas"`
+	}
+	vectors(t, "reconcile_new_replica_set", &rows)
+	for _, r := range rows {
+		s := r.strategy()
+		newRS := ScaleRS{Name: "new", Replicas: r.NewReplicas}
+		all := []ScaleRS{{Name: "old", Replicas: r.OldReplicas}, newRS}
+		got := newRS.Replicas
+		switch {
+		case newRS.Replicas > s.Replicas:
+			got = s.Replicas
+		case newRS.Replicas < s.Replicas:
+			n, err := NewRSNewReplicas(s, all, newRS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = n
+		}
+		if scaled := got != newRS.Replicas; scaled != r.ExpectScaled || got != r.ExpectNewReplicas {
+			t.Errorf("%+v: new replicas %d (scaled %v), want %d (scaled %v)", r.rollingRow, got, scaled, r.ExpectNewReplicas, r.ExpectScaled)
+		}
+	}
+}
+
+func TestReconcileOldReplicaSets(t *testing.T) {
+	var rows []struct {
+		rollingRow
+		ExpectScaled         bool `json:"expect_scaled"`
+		ExpectOldReplicas    int  `json:"expect_old_replicas"`
+		ExpectCleanupCount   int  `json:"expect_cleanup_count"`
+		ExpectScaledownCount int  `json:"expect_scaledown_count"`
+	}
+	vectors(t, "reconcile_old_replica_sets", &rows)
+	for _, r := range rows {
+		old := ScaleRS{Name: "old", Replicas: r.OldReplicas, Available: r.OldAvailable}
+		newRS := ScaleRS{Name: "new", Replicas: r.NewReplicas, Available: r.NewAvailable}
+		sizes, cleaned, scaled := ReconcileOld(r.strategy(), []ScaleRS{old}, newRS)
+		got, ok := sizes["old"]
+		if !ok {
+			got = r.OldReplicas
+		}
+		if (cleaned+scaled > 0) != r.ExpectScaled || got != r.ExpectOldReplicas || cleaned != r.ExpectCleanupCount || scaled != r.ExpectScaledownCount {
+			t.Errorf("%+v: old %d, cleaned %d, scaled %d; want old %d, cleaned %d, scaled %d", r.rollingRow, got, cleaned, scaled,
+				r.ExpectOldReplicas, r.ExpectCleanupCount, r.ExpectScaledownCount)
+		}
+	}
+}
+
+func TestCleanupUnhealthyReplicas(t *testing.T) {
+	var rows []struct {
+		rollingRow
+		MaxCleanup  int `json:"max_cleanup_count"`
+		ExpectCount int `json:"expect_cleanup_count"`
+		ExpectAfter int `json:"expect_old_replicas_after"`
+	}
+	vectors(t, "cleanup_unhealthy_replicas", &rows)
+	for _, r := range rows {
+		sizes := map[string]int{}
+		out, n := cleanupUnhealthy([]ScaleRS{{Name: "old", Replicas: r.OldReplicas, Available: r.OldAvailable}}, r.MaxCleanup, sizes)
+		if n != r.ExpectCount || out[0].Replicas != r.ExpectAfter {
+			t.Errorf("%+v max %d: cleaned %d to %d, want %d to %d", r.rollingRow, r.MaxCleanup, n, out[0].Replicas, r.ExpectCount, r.ExpectAfter)
+		}
+	}
+}
+
+func TestScaleDownOldReplicaSetsForRollingUpdate(t *testing.T) {
+	var rows []struct {
+		rollingRow
+		ExpectScaled      bool `json:"expect_scaled"`
+		ExpectOldReplicas int  `json:"expect_old_replicas"`
+	}
+	vectors(t, "scale_down_old_for_rolling_update", &rows)
+	for _, r := range rows {
+		old := ScaleRS{Name: "old", Replicas: r.OldReplicas, Available: r.OldAvailable}
+		sizes := map[string]int{}
+		n := scaleDownOld(r.strategy(), []ScaleRS{old}, []ScaleRS{old}, sizes)
+		got, ok := sizes["old"]
+		if !ok {
+			got = r.OldReplicas
+		}
+		if (n > 0) != r.ExpectScaled || got != r.ExpectOldReplicas {
+			t.Errorf("%+v: old %d (scaled %d), want %d", r.rollingRow, got, n, r.ExpectOldReplicas)
+		}
+	}
+}
+
+func TestSafeEncodeStringAndFNV(t *testing.T) {
+	var enc []struct{ Input, Expect string }
+	vectors(t, "safe_encode_string", &enc)
+	for _, r := range enc {
+		if got := SafeEncodeString(r.Input); got != r.Expect {
+			t.Errorf("SafeEncodeString(%q) = %q, want %q", r.Input, got, r.Expect)
+		}
+	}
+	var sums []struct {
+		Input  string `json:"input_utf8"`
+		Expect uint32
+	}
+	vectors(t, "fnv32a", &sums)
+	for _, r := range sums {
+		h := fnv.New32a()
+		h.Write([]byte(r.Input))
+		if h.Sum32() != r.Expect {
+			t.Errorf("fnv32a(%q) = %d, want %d", r.Input, h.Sum32(), r.Expect)
+		}
+	}
+}
+
+type vectorPod struct {
+	Name         string
+	Node         string
+	Phase        string
+	Ready        bool
+	ReadySince   *float64 `json:"ready_since"`
+	Restarts     int32
+	Created      *float64
+	DeletionCost *int32 `json:"deletion_cost"`
+}
+
+func secs(f *float64) time.Time {
+	if f == nil {
+		return time.Time{}
+	}
+	return time.Unix(int64(*f), 0)
+}
+
+func (v vectorPod) ranked(rank int) rankedPod {
+	p := &backend.Pod{PodSpec: backend.PodSpec{Name: v.Name}, Created: secs(v.Created)}
+	p.Status = backend.PodStatus{Phase: v.Phase, Ready: v.Ready, ReadySince: secs(v.ReadySince),
+		Containers: []backend.ContainerStatus{{RestartCount: v.Restarts}}}
+	if v.DeletionCost != nil {
+		p.Annotations = map[string]string{DeletionCostAnnotation: strconv.Itoa(int(*v.DeletionCost))}
+	}
+	return rankedPod{Pod: p, Rank: rank, Unassigned: v.Node == ""}
+}
+
+func TestActivePodsOrder(t *testing.T) {
+	var v struct {
+		Now    float64 `json:"now_s"`
+		Pods   []vectorPod
+		Expect []string `json:"expect_order"`
+	}
+	vectors(t, "active_pods_order", &v)
+	// Sort the reverse of the expected order, so a no-op sort cannot pass.
+	var pods []rankedPod
+	for i := len(v.Pods) - 1; i >= 0; i-- {
+		pods = append(pods, v.Pods[i].ranked(0))
+	}
+	SortForDeletion(pods, secs(&v.Now), Gates{})
+	for i, p := range pods {
+		if p.Pod.Name != v.Expect[i] {
+			t.Fatalf("position %d: %s, want %s (order %v)", i, p.Pod.Name, v.Expect[i], names(pods))
+		}
+	}
+}
+
+func names(pods []rankedPod) []string {
+	var out []string
+	for _, p := range pods {
+		out = append(out, p.Pod.Name)
+	}
+	return out
+}
+
+func TestActivePodsWithRanks(t *testing.T) {
+	var v struct {
+		Now   float64 `json:"now_s"`
+		Pods  map[string]vectorPod
+		Equal []struct {
+			P1, P2       string
+			Rank1, Rank2 int
+		} `json:"equal_pairs"`
+		Ordered []struct {
+			Lesser      string
+			LesserRank  int `json:"lesser_rank"`
+			Greater     string
+			GreaterRank int  `json:"greater_rank"`
+			CostGate    bool `json:"pod_deletion_cost_gate"`
+			LogGate     bool `json:"logarithmic_scale_down_gate"`
+		} `json:"lesser_greater_pairs"`
+	}
+	vectors(t, "active_pods_with_ranks", &v)
+	now := secs(&v.Now)
+	all := Gates{DeletionCost: true, LogarithmicScaleDown: true}
+	for _, e := range v.Equal {
+		a, b := v.Pods[e.P1].ranked(e.Rank1), v.Pods[e.P2].ranked(e.Rank2)
+		if deleteFirst(a, b, now, all) || deleteFirst(b, a, now, all) {
+			t.Errorf("%s and %s should be equal", e.P1, e.P2)
+		}
+	}
+	for _, o := range v.Ordered {
+		g := Gates{DeletionCost: o.CostGate, LogarithmicScaleDown: o.LogGate}
+		a, b := v.Pods[o.Lesser].ranked(o.LesserRank), v.Pods[o.Greater].ranked(o.GreaterRank)
+		if !deleteFirst(a, b, now, g) || deleteFirst(b, a, now, g) {
+			t.Errorf("%s (rank %d) should be deleted before %s (rank %d) with %+v", o.Lesser, o.LesserRank, o.Greater, o.GreaterRank, g)
+		}
+	}
+}
+
+func TestCrashLoopBackOff(t *testing.T) {
+	var rows []struct {
+		Name    string
+		Runs    []float64 `json:"run_durations_s"`
+		Initial float64   `json:"initial_s"`
+		Max     float64   `json:"max_s"`
+		Expect  []float64 `json:"expect_delays_s"`
+	}
+	vectors(t, "crashloop_backoff", &rows)
+	for _, r := range rows {
+		b := &process.Backoff{Initial: time.Duration(r.Initial) * time.Second, Max: time.Duration(r.Max) * time.Second}
+		clock := time.Unix(0, 0)
+		for i, run := range r.Runs {
+			clock = clock.Add(time.Duration(run * float64(time.Second)))
+			delay := b.Next(clock)
+			if want := time.Duration(r.Expect[i] * float64(time.Second)); delay != want {
+				t.Errorf("%s: restart %d waits %s, want %s", r.Name, i, delay, want)
+			}
+			clock = clock.Add(delay)
+		}
+	}
+}
