@@ -234,7 +234,7 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string, depth int) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	if path != "" {
+	if _, seen := w.obj.lines[path]; path != "" && !seen {
 		w.obj.lines[path] = n.Line
 	}
 	if depth > MaxNestingDepth {
@@ -249,6 +249,9 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string, depth int) {
 	}
 	switch {
 	case t == rawType:
+		if nodeDepth(n, depth) > MaxNestingDepth {
+			w.fail(n, path, "nested deeper than %d levels", MaxNestingDepth)
+		}
 		return
 	case t == intOrStringType:
 		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!str") {
@@ -305,6 +308,7 @@ func (w *walker) walkStruct(n *yaml.Node, t reflect.Type, path string, depth int
 			continue
 		}
 		seen[k.Value] = true
+		w.obj.lines[p] = k.Line // a field is where its key is written
 		ft, ok := fields[k.Value]
 		if !ok {
 			names := make([]string, 0, len(fields))
@@ -345,6 +349,18 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 		out[name] = f.Type
 	}
 	return out
+}
+
+// nodeDepth is the deepest level under n, counting from depth; it stops past the limit.
+func nodeDepth(n *yaml.Node, depth int) int {
+	deepest := depth
+	for _, c := range n.Content {
+		if deepest > MaxNestingDepth {
+			break
+		}
+		deepest = max(deepest, nodeDepth(c, depth+1))
+	}
+	return deepest
 }
 
 func join(path, field string) string {

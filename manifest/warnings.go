@@ -46,6 +46,8 @@ func Unhonoured(o *Object, backend string, patterns []string) []Warning {
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Line < out[j].Line || out[i].Line == out[j].Line && out[i].Path < out[j].Path })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Line < out[j].Line || out[i].Line == out[j].Line && out[i].Path < out[j].Path
+	})
 	return out
 }
