@@ -1,0 +1,221 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/memory"
+	"kgit.dev/kgit/manifest"
+)
+
+func deployment(t *testing.T, replicas int, image, surge, unavailable string) *manifest.Object {
+	t.Helper()
+	y := fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: %d
+  selector: {matchLabels: {app: web}}
+  strategy: {rollingUpdate: {maxSurge: %s, maxUnavailable: %s}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: c, image: %q, command: [sleep, "1"]}]
+`, replicas, surge, unavailable, image)
+	objs, err := manifest.Parse([]manifest.File{{Path: "web.yaml", Data: []byte(y)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs[0]
+}
+
+func syncOK(t *testing.T, r *Reconciler, objs ...*manifest.Object) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.Sync(ctx, objs, SyncOptions{Commit: "c1", Prune: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func podsByImage(t *testing.T, b backend.Backend) (map[string]int, map[string]int) {
+	pods, err := b.ListPods(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, ready := map[string]int{}, map[string]int{}
+	for _, p := range pods {
+		img := p.Spec.Containers[0].Image
+		all[img]++
+		if p.Status.Ready {
+			ready[img]++
+		}
+	}
+	return all, ready
+}
+
+func TestSyncCreatesAndLabels(t *testing.T) {
+	b := memory.New()
+	r := &Reconciler{Backend: b, App: "shop", Poll: time.Millisecond}
+	syncOK(t, r, deployment(t, 3, "web:v1", "25%", "25%"))
+	pods, _ := b.ListPods(context.Background(), map[string]string{backend.LabelApp: "shop", backend.LabelOwner: "web"})
+	if len(pods) != 3 {
+		t.Fatalf("%d pods, want 3", len(pods))
+	}
+	p := pods[0]
+	hash := p.Labels[HashLabel]
+	for k, want := range map[string]string{backend.LabelManagedBy: "kgit", backend.LabelNamespace: "default", backend.LabelOwnerKind: "Deployment",
+		backend.LabelHash: hash, backend.LabelRevision: "1", backend.LabelCommit: "c1", "app": "web"} {
+		if p.Labels[k] != want {
+			t.Errorf("label %s = %q, want %q", k, p.Labels[k], want)
+		}
+	}
+	if want := "web-" + hash + "-"; len(p.Name) != len(want)+5 || p.Name[:len(want)] != want {
+		t.Errorf("pod name %q is not %s<5 chars>", p.Name, want)
+	}
+	// a second sync of the same commit changes nothing
+	before, _ := b.ListPods(context.Background(), nil)
+	syncOK(t, r, deployment(t, 3, "web:v1", "25%", "25%"))
+	after, _ := b.ListPods(context.Background(), nil)
+	if fmt.Sprint(names2(before)) != fmt.Sprint(names2(after)) {
+		t.Errorf("a no-op sync replaced pods: %v -> %v", names2(before), names2(after))
+	}
+}
+
+func names2(pods []*backend.Pod) map[string]bool {
+	m := map[string]bool{}
+	for _, p := range pods {
+		m[p.Name] = true
+	}
+	return m
+}
+
+// A rolling update whose new pods never become ready stops within maxSurge and keeps
+// the old pods that maxUnavailable protects, and the sync times out.
+func TestRollingUpdateNeverReadyKeepsOldPods(t *testing.T) {
+	b := memory.New()
+	r := &Reconciler{Backend: b, App: "shop", Poll: time.Millisecond}
+	syncOK(t, r, deployment(t, 10, "web:v1", "25%", "25%"))
+	b.Hold = func(s backend.PodSpec) bool { return s.Spec.Containers[0].Image == "web:v2" }
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := r.Sync(ctx, []*manifest.Object{deployment(t, 10, "web:v2", "25%", "25%")}, SyncOptions{Commit: "c2", Prune: true})
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("sync: %v, want ErrTimeout", err)
+	}
+	all, ready := podsByImage(t, b)
+	// 10 replicas, 25%/25%: surge 3, unavailable 2 -> stuck at 5 new + 8 old.
+	if all["web:v1"]+all["web:v2"] > 13 || ready["web:v1"] < 8 {
+		t.Errorf("pods %v ready %v: want at most 13 pods and at least 8 old ready", all, ready)
+	}
+	if all["web:v1"] != 8 || all["web:v2"] != 5 {
+		t.Errorf("pods %v, want 8 old and 5 new as Kubernetes leaves them", all)
+	}
+}
+
+// Step by step, a rolling update never runs more than replicas+surge pods nor fewer
+// than replicas-unavailable ready ones, and ends with only new pods.
+func TestRollingUpdateBounds(t *testing.T) {
+	for _, tc := range []struct {
+		replicas             int
+		surge, unavailable   string
+		maxPods, minReadyNow int
+	}{
+		{10, "25%", "25%", 13, 8},
+		{10, "0", "1", 10, 9},
+		{10, "1", "0", 11, 10},
+		{3, "100%", "0", 6, 3},
+	} {
+		t.Run(fmt.Sprintf("%d-%s-%s", tc.replicas, tc.surge, tc.unavailable), func(t *testing.T) {
+			b := memory.New()
+			r := &Reconciler{Backend: b, App: "shop", Poll: time.Millisecond}
+			syncOK(t, r, deployment(t, tc.replicas, "web:v1", tc.surge, tc.unavailable))
+			b.Hold = func(s backend.PodSpec) bool { return true }
+			ctx := context.Background()
+			desired := deployment(t, tc.replicas, "web:v2", tc.surge, tc.unavailable)
+			st, _ := Load(ctx, b, "shop")
+			if err := r.apply(ctx, st, desired, "c2"); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; ; i++ {
+				if i > 200 {
+					t.Fatal("rollout did not finish in 200 steps")
+				}
+				st, err := Load(ctx, b, "shop")
+				if err != nil {
+					t.Fatal(err)
+				}
+				done, err := r.Step(ctx, st)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := r.WaitDeletes(); err != nil {
+					t.Fatal(err)
+				}
+				all, ready := podsByImage(t, b)
+				if n := all["web:v1"] + all["web:v2"]; n > tc.maxPods {
+					t.Fatalf("step %d: %d pods (%v), more than %d", i, n, all, tc.maxPods)
+				}
+				if n := ready["web:v1"] + ready["web:v2"]; n < tc.minReadyNow {
+					t.Fatalf("step %d: %d ready (%v), fewer than %d", i, n, ready, tc.minReadyNow)
+				}
+				if done {
+					if all["web:v1"] != 0 || all["web:v2"] != tc.replicas {
+						t.Fatalf("done with %v", all)
+					}
+					return
+				}
+				// the held pods become ready one step later
+				pods, _ := b.ListPods(ctx, nil)
+				for _, p := range pods {
+					b.SetStatus(p.ID, func(s *backend.PodStatus) {
+						if s.Phase == backend.PodPending {
+							s.Phase, s.Ready, s.ReadySince = backend.PodRunning, true, time.Now()
+						}
+					})
+				}
+			}
+		})
+	}
+}
+
+func TestPruneAndEmptyRefusal(t *testing.T) {
+	b := memory.New()
+	r := &Reconciler{Backend: b, App: "shop", Poll: time.Millisecond}
+	syncOK(t, r, deployment(t, 2, "web:v1", "25%", "25%"))
+	err := r.Sync(context.Background(), nil, SyncOptions{Prune: true})
+	if !errors.Is(err, ErrEmptyDesired) {
+		t.Fatalf("empty sync: %v, want ErrEmptyDesired", err)
+	}
+	if pods, _ := b.ListPods(context.Background(), nil); len(pods) != 2 {
+		t.Fatalf("refused sync changed pods: %d", len(pods))
+	}
+	if err := r.Sync(context.Background(), nil, SyncOptions{Prune: true, AllowEmpty: true}); err != nil {
+		t.Fatal(err)
+	}
+	pods, _ := b.ListPods(context.Background(), nil)
+	recs, _ := b.ListRecords(context.Background(), nil)
+	if len(pods) != 0 || len(recs) != 0 {
+		t.Errorf("after pruning everything: %d pods, %d records", len(pods), len(recs))
+	}
+}
+
+// Another app's objects are never touched.
+func TestAppsAreIsolated(t *testing.T) {
+	b := memory.New()
+	a := &Reconciler{Backend: b, App: "a", Poll: time.Millisecond}
+	other := &Reconciler{Backend: b, App: "b", Poll: time.Millisecond}
+	syncOK(t, a, deployment(t, 2, "web:v1", "25%", "25%"))
+	syncOK(t, other, deployment(t, 1, "web:v9", "25%", "25%"))
+	if err := a.Sync(context.Background(), nil, SyncOptions{Prune: true, AllowEmpty: true}); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := podsByImage(t, b)
+	if all["web:v1"] != 0 || all["web:v9"] != 1 {
+		t.Errorf("pods %v: pruning app a must leave app b alone", all)
+	}
+}
