@@ -93,6 +93,7 @@ type ContainerStatus struct {
 	Reason          string       `json:"reason,omitempty"`
 	Message         string       `json:"message,omitempty"`
 	Ready           bool         `json:"ready"`
+	Started         bool         `json:"started"`
 	RestartCount    int32        `json:"restartCount"`
 	ExitCode        int          `json:"exitCode,omitempty"`
 	StartedAt       time.Time    `json:"startedAt,omitzero"`

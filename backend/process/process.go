@@ -84,8 +84,8 @@ func (b *Backend) Unhonoured() []string {
 		"securityContext", "volumes", "dnsPolicy", "dnsConfig", "hostAliases", "imagePullSecrets",
 		"priorityClassName", "runtimeClassName", "topologySpreadConstraints",
 		"containers[].resources", "containers[].securityContext", "containers[].volumeMounts",
-		"containers[].lifecycle", "containers[].ports[].hostPort", "containers[].readinessProbe",
-		"containers[].livenessProbe", "containers[].startupProbe", "containers[].envFrom",
+		"containers[].lifecycle", "containers[].ports[].hostPort", "containers[].readinessProbe.grpc",
+		"containers[].livenessProbe.grpc", "containers[].startupProbe.grpc", "containers[].envFrom",
 		"initContainers"}
 }
 

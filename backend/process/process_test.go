@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-		"testing"
+	"testing"
 	"time"
 
 	"kgit.dev/kgit/backend"

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -87,8 +88,8 @@ func (s *supervisor) writeLocked() {
 	}
 }
 
-// phase is the kubelet's getPhase, with readiness meaning every container running (this
-// backend runs no probes yet).
+// phase is the kubelet's getPhase; the pod is ready when every container runs and is
+// ready (started, and passing its readiness probe if it has one).
 func phase(policy string, cs []backend.ContainerStatus) (string, bool) {
 	running, waiting, succeeded, failed := 0, 0, 0, 0
 	for _, c := range cs {
@@ -111,7 +112,7 @@ func phase(policy string, cs []backend.ContainerStatus) (string, bool) {
 	}
 	ready := len(cs) > 0
 	for _, c := range cs {
-		ready = ready && c.State == backend.StateRunning
+		ready = ready && c.State == backend.StateRunning && c.Ready
 	}
 	switch {
 	case waiting > 0:
@@ -236,7 +237,10 @@ func (s *supervisor) runOnce(i int, c *manifest.Container, restarts int32) backe
 		cs := &st.Containers[i]
 		*cs = backend.ContainerStatus{Name: c.Name, State: backend.StateRunning, RestartCount: restarts, StartedAt: started, LastTermination: cs.LastTermination}
 	})
+	probeCtx, stopProbes := context.WithCancel(context.Background())
+	s.startProbes(probeCtx, i, c, p, started)
 	err = cmd.Wait()
+	stopProbes()
 	// The main process is gone; anything it left in its process group goes too, and
 	// with it the last writer of the output pipe.
 	_ = syscall.Kill(-p.PID, syscall.SIGKILL)
@@ -266,12 +270,9 @@ func (s *supervisor) terminated(i int, restarts int32, t backend.Termination, ms
 	})
 }
 
-// command builds a container's process: command+args with $(VAR) expanded, the
-// container's environment (and only it: the host's is not inherited, but PATH), its
-// workingDir, its own process group, and output into the capped log.
-// Output goes through a pipe that a goroutine copies into the log until every writer
-// has closed it; copied is closed then.
-func (s *supervisor) command(c *manifest.Container, log io.Writer, copied chan struct{}) (*exec.Cmd, *os.File, error) {
+// containerEnv is a container's environment as a process gets it: only the container's
+// variables (see manifest.ContainerEnv), plus the host's PATH and HOME=/ when it sets none.
+func (s *supervisor) containerEnv(c *manifest.Container) ([]string, map[string]string, error) {
 	fields := manifest.PodFields{Name: s.pod.Name, Namespace: s.pod.Namespace, UID: s.pod.UID, PodIP: s.pod.PodIP,
 		HostIP: "127.0.0.1", NodeName: "localhost", ServiceAccount: s.pod.Spec.ServiceAccountName,
 		Labels: s.pod.Labels, Annotations: s.pod.Annotations}
@@ -289,16 +290,22 @@ func (s *supervisor) command(c *manifest.Container, log io.Writer, copied chan s
 	for _, k := range order {
 		env = append(env, k+"="+vals[k])
 	}
-	argv := manifest.ExpandAll(append(append([]string{}, c.Command...), c.Args...), vals)
-	path := argv[0]
-	if !strings.Contains(path, "/") {
-		if path, err = lookPath(argv[0], vals["PATH"]); err != nil {
-			return nil, nil, err
-		}
+	return env, vals, nil
+}
+
+// command builds a container's process: command+args with $(VAR) expanded, the
+// container's environment, its workingDir, its own process group. Output goes through a
+// pipe that a goroutine copies into the log until every writer has closed it; copied is
+// closed then.
+func (s *supervisor) command(c *manifest.Container, log io.Writer, copied chan struct{}) (*exec.Cmd, *os.File, error) {
+	env, vals, err := s.containerEnv(c)
+	if err != nil {
+		return nil, nil, err
 	}
-	dir := c.WorkingDir
-	if dir == "" {
-		dir = "/"
+	argv := manifest.ExpandAll(append(append([]string{}, c.Command...), c.Args...), vals)
+	path, err := resolveCommand(argv[0], vals["PATH"])
+	if err != nil {
+		return nil, nil, err
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -308,8 +315,23 @@ func (s *supervisor) command(c *manifest.Container, log io.Writer, copied chan s
 		defer close(copied)
 		_, _ = io.Copy(log, r)
 	}()
-	return &exec.Cmd{Path: path, Args: argv, Env: env, Dir: dir, Stdout: w, Stderr: w,
+	return &exec.Cmd{Path: path, Args: argv, Env: env, Dir: workingDir(c), Stdout: w, Stderr: w,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}, r, nil
+}
+
+func workingDir(c *manifest.Container) string {
+	if c.WorkingDir == "" {
+		return "/"
+	}
+	return c.WorkingDir
+}
+
+// resolveCommand finds a command: a path as given, a bare name in PATH.
+func resolveCommand(name, path string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	return lookPath(name, path)
 }
 
 func hostPath() string {
