@@ -116,6 +116,7 @@ type Record struct {
 	Labels                map[string]string
 	Created               time.Time
 	Data                  []byte // the object as JSON
+	Status                []byte // what the controller last observed, as JSON (optional)
 }
 
 // LogOptions selects what Logs returns.

@@ -2,7 +2,9 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,81 +14,179 @@ import (
 	"kgit.dev/kgit/manifest"
 )
 
+// rollout is where a Deployment's rollout stands after a pass of its controller.
+type rollout int
+
+const (
+	rolloutInProgress rollout = iota
+	rolloutComplete
+	rolloutFailed // the progress deadline was exceeded
+)
+
 // syncDeployment is one pass of the Deployment controller: find or create the new
-// ReplicaSet, then scale new and old ones by the strategy's rules. It reports whether
-// the rollout is complete.
-func (r *Reconciler) syncDeployment(ctx context.Context, st *State, a *Applied, d *manifest.Deployment) (bool, error) {
+// ReplicaSet, then either spread a replicas change proportionally or take one step of
+// the strategy, and record the progress.
+func (r *Reconciler) syncDeployment(ctx context.Context, st *State, a *Applied, d *manifest.Deployment) (rollout, error) {
 	owned := st.Owned(a.Key)
 	newRS, old := splitNew(owned, d)
 	s := StrategyOf(d)
+	now := r.now()
+	if IsScalingEvent(s, scaleViews(activeRS(owned), now)) {
+		var nv *ScaleRS
+		if newRS != nil {
+			v := scaleView(newRS, now)
+			nv = &v
+		}
+		sizes := ProportionalScale(s, nv, scaleViews(old, now), a.Progress.Replicas)
+		return rolloutInProgress, r.scaleAll(ctx, d, owned, sizes)
+	}
 	if newRS == nil {
-		_, err := r.createReplicaSet(ctx, st, a, d, owned)
-		return false, err
+		rs, err := r.createReplicaSet(ctx, st, a, d, owned)
+		if err != nil {
+			return rolloutInProgress, err
+		}
+		p := a.Progress
+		p.Progressing = setCondition(p.Progressing, Condition{Type: "Progressing", Status: "True", Reason: ReasonNewRSCreated,
+			Message: fmt.Sprintf("Created new replica set %q", rs.RS.Name), LastUpdateTime: now, LastTransitionTime: now})
+		return rolloutInProgress, r.saveProgress(ctx, a, p)
 	}
 	if rev := maxRevision(old) + 1; newRS.Revision() < rev {
 		// A template that was live before is new again (a rollback): it gets the next number.
 		setRevision(newRS.RS, rev)
-		if err := r.putRS(ctx, newRS); err != nil {
-			return false, err
+		if err := r.putRS(ctx, d, newRS); err != nil {
+			return rolloutInProgress, err
 		}
 	}
+	var err error
 	if s.Type == "Recreate" {
-		return r.rolloutRecreate(ctx, d, newRS, old)
+		err = r.rolloutRecreate(ctx, d, newRS, old)
+	} else {
+		err = r.rolloutRolling(ctx, d, s, newRS, old)
 	}
+	if err != nil {
+		return rolloutInProgress, err
+	}
+	return r.trackProgress(ctx, st, a, d, newRS, old)
+}
+
+// trackProgress computes the Deployment's status and Progressing condition, saves them
+// when they changed, and cleans up old ReplicaSets once the rollout is complete.
+func (r *Reconciler) trackProgress(ctx context.Context, st *State, a *Applied, d *manifest.Deployment, newRS *RS, old []*RS) (rollout, error) {
+	now := r.now()
+	ds := st.StatusOf(d, now)
+	cur := Progress{Replicas: ds.Replicas, Updated: ds.Updated, Ready: ds.Ready, Available: ds.Available, LastCompleteHash: a.Progress.LastCompleteHash}
+	cur.Progressing = SyncRolloutStatus(d, a.Progress, cur, newRS.RS.Name, now)
+	complete := DeploymentComplete(int(*d.Spec.Replicas), cur)
+	if complete {
+		cur.LastCompleteHash = newRS.RS.Spec.Template.Labels[HashLabel]
+	}
+	if cur.Progressing != nil && cur.Progressing.Reason == ReasonDeadlineExceeded &&
+		(a.Progress.Progressing == nil || a.Progress.Progressing.Reason != ReasonDeadlineExceeded) {
+		r.event("deployment.apps/"+d.Name, "ProgressDeadlineExceeded", "%s", cur.Progressing.Message)
+	}
+	if err := r.saveProgress(ctx, a, cur); err != nil {
+		return rolloutInProgress, err
+	}
+	switch {
+	case complete:
+		return rolloutComplete, r.cleanupHistory(ctx, d, old)
+	case cur.Progressing != nil && cur.Progressing.Reason == ReasonDeadlineExceeded:
+		return rolloutFailed, nil
+	}
+	return rolloutInProgress, nil
+}
+
+// saveProgress writes a Deployment's status to its record when it changed.
+func (r *Reconciler) saveProgress(ctx context.Context, a *Applied, p Progress) error {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	if string(data) == string(a.record.Status) {
+		return nil
+	}
+	a.record.Status = data
+	a.Progress = p
+	return r.Backend.PutRecord(ctx, a.record)
+}
+
+// rolloutRolling is one step of a rolling update: scale the new ReplicaSet up within
+// maxSurge, else the old ones down as far as maxUnavailable allows.
+func (r *Reconciler) rolloutRolling(ctx context.Context, d *manifest.Deployment, s Strategy, newRS *RS, old []*RS) error {
 	now := r.now()
 	all := append(scaleViews(old, now), scaleView(newRS, now))
 	newView := all[len(all)-1]
 	switch want := s.Replicas; {
 	case newView.Replicas > want:
-		return false, r.scale(ctx, d, newRS, want)
+		return r.scale(ctx, d, newRS, want)
 	case newView.Replicas < want:
 		n, err := NewRSNewReplicas(s, all, newView)
 		if err != nil {
-			return false, err
+			return err
 		}
 		if n != newView.Replicas {
-			return false, r.scale(ctx, d, newRS, n)
+			return r.scale(ctx, d, newRS, n)
 		}
 	}
 	sizes, _, _ := ReconcileOld(s, scaleViews(activeRS(old), now), newView)
-	if len(sizes) > 0 {
-		for _, rs := range old {
-			if n, ok := sizes[rs.RS.Name]; ok && n != rs.Replicas() {
-				if err := r.scale(ctx, d, rs, n); err != nil {
-					return false, err
-				}
+	return r.scaleAll(ctx, d, old, sizes)
+}
+
+// scaleAll applies new sizes to the ReplicaSets they name.
+func (r *Reconciler) scaleAll(ctx context.Context, d *manifest.Deployment, rss []*RS, sizes map[string]int) error {
+	for _, rs := range rss {
+		if n, ok := sizes[rs.RS.Name]; ok && n != rs.Replicas() {
+			if err := r.scale(ctx, d, rs, n); err != nil {
+				return err
 			}
 		}
-		return false, nil
 	}
-	status := st.StatusOf(d, now)
-	complete := status.Updated == s.Replicas && status.Replicas == s.Replicas && status.Available == s.Replicas
-	if complete {
-		return true, r.cleanupHistory(ctx, d, old)
-	}
-	return false, nil
+	return nil
 }
 
 // rolloutRecreate scales every old ReplicaSet to 0 and waits until their pods are
 // gone (not just asked to stop) before the new one is scaled up.
-func (r *Reconciler) rolloutRecreate(ctx context.Context, d *manifest.Deployment, newRS *RS, old []*RS) (bool, error) {
-	oldPods := 0
+func (r *Reconciler) rolloutRecreate(ctx context.Context, d *manifest.Deployment, newRS *RS, old []*RS) error {
+	var counts []int
+	var phases [][]string
 	for _, rs := range old {
 		if rs.Replicas() > 0 {
 			if err := r.scale(ctx, d, rs, 0); err != nil {
-				return false, err
+				return err
 			}
 		}
-		oldPods += len(rs.Pods)
+		counts = append(counts, rs.Counts(r.now()).Replicas)
+		var ps []string
+		for _, p := range rs.Pods {
+			ps = append(ps, p.Status.Phase)
+		}
+		phases = append(phases, ps)
 	}
-	if oldPods > 0 || r.deletesPending() > 0 {
-		return false, nil
+	if OldPodsRunning(counts, phases) || r.deletesPending() > 0 {
+		return nil
 	}
 	if want := int(*d.Spec.Replicas); newRS.Replicas() != want {
-		return false, r.scale(ctx, d, newRS, want)
+		return r.scale(ctx, d, newRS, want)
 	}
-	c := newRS.Counts(r.now())
-	return c.Available == newRS.Replicas(), nil
+	return nil
+}
+
+// OldPodsRunning is the Recreate gate: an old ReplicaSet still counts pods, or has a
+// pod that has not finished (Pending, Running or Unknown).
+func OldPodsRunning(statusReplicas []int, podPhases [][]string) bool {
+	for _, n := range statusReplicas {
+		if n > 0 {
+			return true
+		}
+	}
+	for _, phases := range podPhases {
+		for _, p := range phases {
+			if p != backend.PodFailed && p != backend.PodSucceeded {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // splitNew returns the oldest ReplicaSet whose template equals the Deployment's, and the others.
@@ -114,7 +214,14 @@ func activeRS(rss []*RS) []*RS {
 }
 
 func scaleView(rs *RS, now time.Time) ScaleRS {
-	return ScaleRS{Name: rs.RS.Name, Replicas: rs.Replicas(), Available: rs.Counts(now).Available, Created: rs.Created}
+	v := ScaleRS{Name: rs.RS.Name, Replicas: rs.Replicas(), Available: rs.Counts(now).Available, Created: rs.Created, Desired: -1}
+	if n, err := strconv.Atoi(rs.RS.Annotations[DesiredReplicasAnnotation]); err == nil {
+		v.Desired = n
+	}
+	if n, err := strconv.Atoi(rs.RS.Annotations[MaxReplicasAnnotation]); err == nil {
+		v.Max = n
+	}
+	return v
 }
 
 func scaleViews(rss []*RS, now time.Time) []ScaleRS {
@@ -168,10 +275,12 @@ func (r *Reconciler) createReplicaSet(ctx context.Context, st *State, a *Applied
 	}
 	*rs.Spec.Replicas = int32(n)
 	out := &RS{RS: rs, Owner: a.Key, Commit: a.Commit, Created: now.UTC()}
-	if err := r.putRS(ctx, out); err != nil {
+	if err := r.putRS(ctx, d, out); err != nil {
 		return nil, err
 	}
-	r.event(ObjectName(a.Key), "ScalingReplicaSet", "Scaled up replica set %s to %d", name, n)
+	if n > 0 {
+		r.event(ObjectName(a.Key), "ScalingReplicaSet", "Scaled up replica set %s to %d", name, n)
+	}
 	return out, nil
 }
 
@@ -185,8 +294,14 @@ func cloneWith(m map[string]string, k, v string) map[string]string {
 	return out
 }
 
-// putRS writes a Deployment-owned ReplicaSet's record.
-func (r *Reconciler) putRS(ctx context.Context, rs *RS) error {
+// putRS writes a Deployment-owned ReplicaSet's record, with the replica annotations
+// of the Deployment's current size.
+func (r *Reconciler) putRS(ctx context.Context, d *manifest.Deployment, rs *RS) error {
+	if rs.RS.Annotations == nil {
+		rs.RS.Annotations = map[string]string{}
+	}
+	rs.RS.Annotations[DesiredReplicasAnnotation] = strconv.Itoa(int(*d.Spec.Replicas))
+	rs.RS.Annotations[MaxReplicasAnnotation] = strconv.Itoa(int(*d.Spec.Replicas) + MaxSurge(StrategyOf(d)))
 	extra := map[string]string{backend.LabelOwnerKind: rs.Owner.Kind, backend.LabelOwner: rs.Owner.Name,
 		backend.LabelHash: rs.RS.Spec.Template.Labels[HashLabel], backend.LabelRevision: rs.RS.Annotations[RevisionAnnotation]}
 	rec, err := r.record("ReplicaSet", &rs.RS.ObjectMeta, rs.RS, rs.Commit, extra, rs.Created)
@@ -204,33 +319,81 @@ func (r *Reconciler) putRS(ctx context.Context, rs *RS) error {
 func (r *Reconciler) scale(ctx context.Context, d *manifest.Deployment, rs *RS, n int) error {
 	from := rs.Replicas()
 	*rs.RS.Spec.Replicas = int32(n)
-	if err := r.putRS(ctx, rs); err != nil {
+	if err := r.putRS(ctx, d, rs); err != nil {
 		return err
 	}
 	dir := "up"
 	if n < from {
 		dir = "down"
 	}
-	r.event("deployment.apps/"+d.Name, "ScalingReplicaSet", "Scaled %s replica set %s from %d to %d", dir, rs.RS.Name, from, n)
+	r.event("deployment.apps/"+d.Name, "ScalingReplicaSet", "Scaled %s replica set %s to %d from %d", dir, rs.RS.Name, n, from)
 	return nil
 }
 
-// cleanupHistory deletes the oldest empty old ReplicaSets beyond revisionHistoryLimit.
+// cleanupHistory is cleanupDeployment: beyond revisionHistoryLimit, the old
+// ReplicaSets of the lowest revisions are deleted if they are empty; one that still has
+// pods keeps its slot.
 func (r *Reconciler) cleanupHistory(ctx context.Context, d *manifest.Deployment, old []*RS) error {
-	var empty []*RS
-	for _, rs := range old {
-		if rs.Replicas() == 0 && len(rs.Pods) == 0 {
-			empty = append(empty, rs)
-		}
+	limit := d.Spec.RevisionHistoryLimit
+	if limit == nil || *limit == math.MaxInt32 {
+		return nil
 	}
-	limit := int(*d.Spec.RevisionHistoryLimit)
-	for i := 0; i < len(empty)-limit; i++ {
-		if err := r.Backend.DeleteRecord(ctx, empty[i].record); err != nil {
+	views := make([]HistoryRS, len(old))
+	byName := map[string]*RS{}
+	for i, rs := range old {
+		views[i] = HistoryRS{Name: rs.RS.Name, Revision: rs.RS.Annotations[RevisionAnnotation], Created: rs.Created,
+			SpecReplicas: rs.Replicas(), StatusReplicas: len(rs.Pods)}
+		byName[rs.RS.Name] = rs
+	}
+	for _, name := range CleanupOrder(views, int(*limit)) {
+		if err := r.Backend.DeleteRecord(ctx, byName[name].record); err != nil {
 			return err
 		}
-		r.event("deployment.apps/"+d.Name, "DeletedReplicaSet", "Deleted old replica set %s (revision history limit %d)", empty[i].RS.Name, limit)
+		r.event("deployment.apps/"+d.Name, "DeletedReplicaSet", "Deleted old replica set %s (revisionHistoryLimit %d)", name, *limit)
 	}
 	return nil
+}
+
+// HistoryRS is an old ReplicaSet as cleanupDeployment sees it.
+type HistoryRS struct {
+	Name                         string
+	Revision                     string
+	Created                      time.Time
+	SpecReplicas, StatusReplicas int
+}
+
+// CleanupOrder returns the old ReplicaSets to delete to keep limit of them: sorted by
+// revision (then creation, then name), the first count-limit, skipping non-empty ones.
+func CleanupOrder(old []HistoryRS, limit int) []string {
+	diff := len(old) - limit
+	if diff <= 0 {
+		return nil
+	}
+	sorted := append([]HistoryRS{}, old...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		ri, ei := strconv.ParseInt(sorted[i].Revision, 10, 64)
+		rj, ej := strconv.ParseInt(sorted[j].Revision, 10, 64)
+		if sorted[i].Revision == "" {
+			ri, ei = 0, nil
+		}
+		if sorted[j].Revision == "" {
+			rj, ej = 0, nil
+		}
+		if ei == nil && ej == nil && ri != rj {
+			return ri < rj
+		}
+		if !sorted[i].Created.Equal(sorted[j].Created) {
+			return sorted[i].Created.Before(sorted[j].Created)
+		}
+		return sorted[i].Name < sorted[j].Name
+	})
+	var out []string
+	for _, rs := range sorted[:diff] {
+		if rs.SpecReplicas == 0 && rs.StatusReplicas == 0 {
+			out = append(out, rs.Name)
+		}
+	}
+	return out
 }
 
 func sortedApplied(st *State) []*Applied {

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -31,6 +32,8 @@ type ScaleRS struct {
 	Replicas  int // spec.replicas
 	Available int // status.availableReplicas
 	Created   time.Time
+	Desired   int // desired-replicas annotation; -1 when missing
+	Max       int // max-replicas annotation; 0 when missing
 }
 
 // ResolveFenceposts turns maxSurge (rounded up) and maxUnavailable (rounded down) into
@@ -191,4 +194,119 @@ func scaleDownOld(s Strategy, all, old []ScaleRS, sizes map[string]int) int {
 		done += n
 	}
 	return done
+}
+
+// Replica annotations on ReplicaSets, written whenever a Deployment scales one.
+const (
+	DesiredReplicasAnnotation = "deployment.kubernetes.io/desired-replicas"
+	MaxReplicasAnnotation     = "deployment.kubernetes.io/max-replicas"
+)
+
+// IsScalingEvent reports whether spec.replicas changed since the active ReplicaSets
+// were last scaled (their desired-replicas annotation differs).
+func IsScalingEvent(s Strategy, active []ScaleRS) bool {
+	for _, rs := range active {
+		if rs.Desired >= 0 && rs.Desired != s.Replicas {
+			return true
+		}
+	}
+	return false
+}
+
+// ProportionalScale is the Deployment controller's scale(): on a replicas change in the
+// middle of a rollout it spreads the change over the active ReplicaSets in proportion to
+// their size. newRS may be nil; statusReplicas stands in for a missing max-replicas
+// annotation. It returns the new sizes by name.
+func ProportionalScale(s Strategy, newRS *ScaleRS, old []ScaleRS, statusReplicas int) map[string]int {
+	var active []ScaleRS
+	if newRS != nil && newRS.Replicas > 0 {
+		active = append(active, *newRS)
+	}
+	newestOld := append([]ScaleRS{}, old...)
+	sort.SliceStable(newestOld, func(i, j int) bool { return newestOld[i].Created.After(newestOld[j].Created) })
+	for _, rs := range newestOld {
+		if rs.Replicas > 0 {
+			active = append(active, rs)
+		}
+	}
+	switch {
+	case len(active) == 1:
+		return map[string]int{active[0].Name: s.Replicas}
+	case len(active) == 0 && newRS != nil:
+		return map[string]int{newRS.Name: s.Replicas}
+	case len(active) == 0 && len(newestOld) > 0:
+		return map[string]int{newestOld[0].Name: s.Replicas}
+	case len(active) == 0:
+		return nil
+	}
+	sizes := map[string]int{}
+	if newRS != nil && newRS.Replicas == s.Replicas && newRS.Desired == s.Replicas && newRS.Available == s.Replicas {
+		for _, rs := range active[1:] { // saturated: the old ones go
+			sizes[rs.Name] = 0
+		}
+		return sizes
+	}
+	if s.Type != "RollingUpdate" {
+		return sizes
+	}
+	allowed := 0
+	if s.Replicas > 0 {
+		allowed = s.Replicas + MaxSurge(s)
+	}
+	toAdd := allowed - sumReplicas(active)
+	if toAdd > 0 {
+		sort.SliceStable(active, bySize(active, true))
+	} else {
+		sort.SliceStable(active, bySize(active, false))
+	}
+	added := 0
+	for _, rs := range active {
+		p := proportion(s, rs, toAdd, added, statusReplicas)
+		sizes[rs.Name] = rs.Replicas + p
+		added += p
+	}
+	if added != toAdd {
+		first := active[0].Name
+		sizes[first] = max(0, sizes[first]+toAdd-added)
+	}
+	return sizes
+}
+
+// bySize orders ReplicaSets largest first; ties go newer first (for scaling up) or
+// older first (for scaling down), then by name.
+func bySize(rss []ScaleRS, newer bool) func(i, j int) bool {
+	return func(i, j int) bool {
+		a, b := rss[i], rss[j]
+		if a.Replicas != b.Replicas {
+			return a.Replicas > b.Replicas
+		}
+		if !a.Created.Equal(b.Created) {
+			return a.Created.After(b.Created) == newer
+		}
+		return (a.Name > b.Name) == newer
+	}
+}
+
+// proportion is GetProportion: this ReplicaSet's share of toAdd, bounded by what is
+// left to add.
+func proportion(s Strategy, rs ScaleRS, toAdd, added, statusReplicas int) int {
+	if rs.Replicas == 0 || toAdd == 0 || toAdd == added {
+		return 0
+	}
+	allowed := toAdd - added
+	var fraction int
+	if s.Replicas == 0 {
+		fraction = -rs.Replicas
+	} else {
+		annotated := statusReplicas
+		if rs.Max > 0 {
+			annotated = rs.Max
+		}
+		size := float64(rs.Replicas*(s.Replicas+MaxSurge(s))) / float64(annotated)
+		fraction = int(math.Round(size)) - rs.Replicas
+	}
+	if allowed > 0 {
+		return min(fraction, allowed)
+	}
+	return max(fraction, allowed)
 }

@@ -19,11 +19,12 @@ const (
 
 // Applied is a top-level object as kgit last applied it, read back from its record.
 type Applied struct {
-	Object  any // *manifest.Deployment, *manifest.ReplicaSet or *manifest.Pod
-	Key     manifest.Key
-	Commit  string
-	Created time.Time
-	record  backend.Record
+	Object   any // *manifest.Deployment, *manifest.ReplicaSet or *manifest.Pod
+	Key      manifest.Key
+	Commit   string
+	Created  time.Time
+	Progress Progress // a Deployment's last observed status
+	record   backend.Record
 }
 
 // RS is a ReplicaSet record with its pods.
@@ -165,6 +166,11 @@ func (s *State) addRecord(r backend.Record) error {
 	}
 	if err := json.Unmarshal(r.Data, a.Object); err != nil {
 		return bad(err)
+	}
+	if len(r.Status) > 0 {
+		if err := json.Unmarshal(r.Status, &a.Progress); err != nil {
+			return bad(err)
+		}
 	}
 	s.Applied[key] = a
 	if rs, ok := a.Object.(*manifest.ReplicaSet); ok {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,6 +117,9 @@ func (r *Reconciler) apply(ctx context.Context, st *State, o *manifest.Object, c
 	if err != nil {
 		return err
 	}
+	if old != nil {
+		rec.Status = old.record.Status
+	}
 	if err := r.Backend.PutRecord(ctx, rec); err != nil {
 		return fmt.Errorf("save %s: %w", k, err)
 	}
@@ -190,6 +194,7 @@ func (r *Reconciler) Converge(ctx context.Context) error {
 		}
 		done, err := r.Step(ctx, st)
 		if err != nil {
+			_ = r.WaitDeletes()
 			return err
 		}
 		if done {
@@ -204,38 +209,88 @@ func (r *Reconciler) Converge(ctx context.Context) error {
 	}
 }
 
+// RolloutError is a sync whose rollouts stopped progressing: the progress deadline of
+// each named Deployment was exceeded.
+type RolloutError struct {
+	Failures []string // one line per Deployment: what is not available and why
+}
+
+func (e *RolloutError) Error() string {
+	return "rollout failed: " + strings.Join(e.Failures, "; ")
+}
+
 // Step is one pass of every controller over an observed state. It reports whether the
-// app has converged: every object at its desired size, and every pod ready.
+// app has converged (every object at its desired size, every pod ready), or a
+// *RolloutError once nothing is progressing and some rollout has failed.
 func (r *Reconciler) Step(ctx context.Context, st *State) (bool, error) {
 	converged := true
+	var failed []string
 	for _, p := range st.Orphans {
 		r.deletePod(ctx, p, "Killing", "Stopping orphan pod %s: no owner", p.Name)
 		converged = false
 	}
+	inProgress := false
 	for _, a := range sortedApplied(st) {
-		var ok bool
-		var err error
 		switch obj := a.Object.(type) {
 		case *manifest.Deployment:
-			ok, err = r.syncDeployment(ctx, st, a, obj)
+			state, err := r.syncDeployment(ctx, st, a, obj)
+			if err != nil {
+				return false, err
+			}
+			switch state {
+			case rolloutFailed:
+				failed = append(failed, r.failure(st, a, obj))
+			case rolloutInProgress:
+				inProgress = true
+			}
+			converged = converged && state == rolloutComplete
 		case *manifest.Pod:
-			ok, err = r.syncPod(ctx, st, a, obj)
-		default:
-			ok = true
+			ok, err := r.syncPod(ctx, st, a, obj)
+			if err != nil {
+				return false, err
+			}
+			converged = converged && ok
+			inProgress = inProgress || !ok
 		}
-		if err != nil {
-			return false, err
-		}
-		converged = converged && ok
 	}
 	for _, rs := range sortedRS(st) {
+		owner := st.Applied[rs.Owner]
+		if owner == nil {
+			// Its Deployment is gone (a crash between two deletions): collect it.
+			for _, p := range rs.Pods {
+				r.deletePod(ctx, p, "Killing", "Stopping pod %s: its owner is gone", p.Name)
+			}
+			if len(rs.Pods) == 0 {
+				if err := r.Backend.DeleteRecord(ctx, rs.record); err != nil {
+					return false, err
+				}
+			}
+			converged = false
+			continue
+		}
 		ok, err := r.syncReplicaSet(ctx, st, rs)
 		if err != nil {
 			return false, err
 		}
 		converged = converged && ok
+		if _, bare := owner.Object.(*manifest.ReplicaSet); bare && !ok {
+			inProgress = true
+		}
+	}
+	if len(failed) > 0 && !inProgress {
+		return false, &RolloutError{Failures: failed}
 	}
 	return converged && r.deletesPending() == 0, nil
+}
+
+// failure describes a failed rollout: the deadline, and the new pods that are not
+// available with their reasons.
+func (r *Reconciler) failure(st *State, a *Applied, d *manifest.Deployment) string {
+	msg := fmt.Sprintf("deployment %q exceeded its progress deadline (%ds)", d.Name, *d.Spec.ProgressDeadlineSeconds)
+	if s := st.StatusOf(d, r.now()); s.NewRS != nil {
+		msg += fmt.Sprintf(": %d of %d updated pods available%s", s.NewRS.Counts(r.now()).Available, *d.Spec.Replicas, whyNotReady(s.NewRS.Pods))
+	}
+	return msg
 }
 
 // syncPod keeps a bare Pod's pod running: created when missing, replaced when it failed.

@@ -386,3 +386,284 @@ func TestCrashLoopBackOff(t *testing.T) {
 		}
 	}
 }
+
+func TestProportionalScale(t *testing.T) {
+	type rsv struct {
+		Name        string
+		Replicas    int
+		Created     float64
+		Available   int
+		Annotations map[string]string
+	}
+	var rows []struct {
+		Name       string
+		Deployment struct {
+			Replicas       int
+			Strategy       string
+			MaxSurge       ios `json:"max_surge"`
+			MaxUnavailable ios `json:"max_unavailable"`
+		}
+		NewRS  *rsv           `json:"new_rs"`
+		OldRSs []rsv          `json:"old_rss"`
+		Expect map[string]int `json:"expect_replicas"`
+	}
+	vectors(t, "proportional_scale", &rows)
+	view := func(v rsv) ScaleRS {
+		s := ScaleRS{Name: v.Name, Replicas: v.Replicas, Available: v.Available, Created: secs(&v.Created), Desired: -1}
+		if n, err := strconv.Atoi(v.Annotations[DesiredReplicasAnnotation]); err == nil {
+			s.Desired = n
+		}
+		if n, err := strconv.Atoi(v.Annotations[MaxReplicasAnnotation]); err == nil {
+			s.Max = n
+		}
+		return s
+	}
+	for _, r := range rows {
+		d := r.Deployment
+		s := Strategy{Type: d.Strategy, Replicas: d.Replicas, MaxSurge: defaultZero(d.MaxSurge.v), MaxUnavailable: defaultZero(d.MaxUnavailable.v)}
+		var newRS *ScaleRS
+		got := map[string]int{}
+		if r.NewRS != nil {
+			v := view(*r.NewRS)
+			newRS = &v
+			got[v.Name] = v.Replicas
+		}
+		var old []ScaleRS
+		statusReplicas := 0
+		for _, o := range r.OldRSs {
+			old = append(old, view(o))
+			got[o.Name] = o.Replicas
+			statusReplicas += o.Replicas
+		}
+		if newRS != nil {
+			statusReplicas += newRS.Replicas
+		}
+		for name, n := range ProportionalScale(s, newRS, old, statusReplicas) {
+			got[name] = n
+		}
+		for name, want := range r.Expect {
+			if got[name] != want {
+				t.Errorf("%s: %s = %d, want %d (all %v)", r.Name, name, got[name], want, got)
+			}
+		}
+	}
+}
+
+func TestCleanupDeployment(t *testing.T) {
+	type old struct {
+		Name           string
+		SpecReplicas   int  `json:"spec_replicas"`
+		StatusReplicas int  `json:"status_replicas"`
+		Deleting       bool `json:"deletion_timestamp_set"`
+		Revision       *string
+		Created        *float64
+	}
+	var rows []struct {
+		OldRSs  []old    `json:"old_rss"`
+		Limit   int      `json:"revision_history_limit"`
+		Deleted []string `json:"expect_deleted"`
+	}
+	var ordered []struct {
+		OldRSs  []old    `json:"old_rss"`
+		Limit   int      `json:"revision_history_limit"`
+		Deleted []string `json:"expect_deleted"`
+	}
+	vectors(t, "cleanup_deployment", &rows)
+	vectors(t, "cleanup_deployment_order", &ordered)
+	for i, r := range append(rows, ordered...) {
+		var views []HistoryRS
+		for _, o := range r.OldRSs {
+			if o.Deleting {
+				continue // already being deleted: not counted
+			}
+			h := HistoryRS{Name: o.Name, SpecReplicas: o.SpecReplicas, StatusReplicas: o.StatusReplicas, Created: secs(o.Created)}
+			if o.Revision != nil {
+				h.Revision = *o.Revision
+			}
+			views = append(views, h)
+		}
+		got := CleanupOrder(views, r.Limit)
+		if fmt.Sprint(got) != fmt.Sprint(r.Deleted) && !(len(got) == 0 && len(r.Deleted) == 0) {
+			t.Errorf("case %d (limit %d): deleted %v, want %v", i, r.Limit, got, r.Deleted)
+		}
+	}
+}
+
+func TestDeploymentCompleteProgressingTimedOut(t *testing.T) {
+	var complete []struct {
+		Name           string
+		SpecReplicas   int `json:"spec_replicas"`
+		StatusReplicas int `json:"status_replicas"`
+		Updated        int
+		Available      int
+		Expect         bool
+	}
+	vectors(t, "deployment_complete", &complete)
+	for _, r := range complete {
+		if got := DeploymentComplete(r.SpecReplicas, Progress{Replicas: r.StatusReplicas, Updated: r.Updated, Available: r.Available}); got != r.Expect {
+			t.Errorf("complete %q = %v, want %v", r.Name, got, r.Expect)
+		}
+	}
+	var progressing []struct {
+		Name   string
+		Old    Progress `json:"old_status"`
+		New    Progress `json:"new_status"`
+		Expect bool
+	}
+	vectors(t, "deployment_progressing", &progressing)
+	for _, r := range progressing {
+		if got := DeploymentProgressing(r.Old, r.New); got != r.Expect {
+			t.Errorf("progressing %q = %v, want %v", r.Name, got, r.Expect)
+		}
+	}
+	var timedOut []struct {
+		Name   string
+		PDS    *int32  `json:"progress_deadline_seconds"`
+		Reason string  `json:"condition_reason"`
+		Last   float64 `json:"condition_last_update_s"`
+		Now    float64 `json:"now_s"`
+		Expect bool
+	}
+	vectors(t, "deployment_timed_out", &timedOut)
+	for _, r := range timedOut {
+		cond := &Condition{Type: "Progressing", Reason: r.Reason, LastUpdateTime: secs(&r.Last)}
+		if got := DeploymentTimedOut(r.PDS, cond, secs(&r.Now)); got != r.Expect {
+			t.Errorf("timed out %q = %v, want %v", r.Name, got, r.Expect)
+		}
+	}
+}
+
+func TestSyncRolloutStatus(t *testing.T) {
+	type rsRow struct {
+		Name           string
+		SpecReplicas   int `json:"spec_replicas"`
+		StatusReplicas int `json:"status_replicas"`
+		Available      int
+		Ready          int
+	}
+	var rows []struct {
+		Name         string
+		PDS          *int32 `json:"progress_deadline_seconds"`
+		SpecReplicas int32  `json:"spec_replicas"`
+		Status       Progress
+		Conditions   []struct {
+			Type, Status, Reason string
+			LastUpdate           *float64 `json:"lastUpdateTime"`
+			LastTransition       *float64 `json:"lastTransitionTime"`
+		}
+		AllRSs []rsRow `json:"all_rss"`
+		NewRS  *rsRow  `json:"new_rs"`
+		Expect *struct {
+			Status, Reason string
+			LastUpdate     string `json:"last_update_time"`
+			LastTransition string `json:"last_transition_time"`
+		} `json:"expect_progressing"`
+	}
+	vectors(t, "sync_rollout_status", &rows)
+	base := time.Date(2017, 2, 15, 18, 49, 0, 0, time.UTC)
+	now := base.Add(24 * time.Hour)
+	at := func(f *float64) time.Time {
+		if f == nil {
+			return time.Time{}
+		}
+		return base.Add(time.Duration(*f) * time.Second)
+	}
+	for _, r := range rows {
+		d := &manifest.Deployment{Spec: manifest.DeploymentSpec{Replicas: &r.SpecReplicas, ProgressDeadlineSeconds: r.PDS}}
+		d.Name = "foo"
+		old := r.Status
+		for _, c := range r.Conditions {
+			old.Progressing = &Condition{Type: c.Type, Status: c.Status, Reason: c.Reason, LastUpdateTime: at(c.LastUpdate), LastTransitionTime: at(c.LastTransition)}
+		}
+		var cur Progress
+		all := r.AllRSs
+		newName := ""
+		if r.NewRS != nil {
+			all = append(all, *r.NewRS)
+			cur.Updated = r.NewRS.StatusReplicas
+			newName = r.NewRS.Name
+		}
+		for _, rs := range all {
+			cur.Replicas += rs.StatusReplicas
+			cur.Ready += rs.Ready
+			cur.Available += rs.Available
+		}
+		got := SyncRolloutStatus(d, old, cur, newName, now)
+		if r.Expect == nil {
+			if got != nil {
+				t.Errorf("%s: condition %+v, want none", r.Name, got)
+			}
+			continue
+		}
+		if got == nil {
+			t.Errorf("%s: no condition, want %+v", r.Name, r.Expect)
+			continue
+		}
+		check := func(what string, got time.Time, want string, unchanged time.Time) {
+			if want == "now" && !got.Equal(now) || want == "unchanged" && !got.Equal(unchanged) {
+				t.Errorf("%s: %s = %v, want %s", r.Name, what, got, want)
+			}
+		}
+		if got.Status != r.Expect.Status || got.Reason != r.Expect.Reason {
+			t.Errorf("%s: %s/%s, want %s/%s", r.Name, got.Status, got.Reason, r.Expect.Status, r.Expect.Reason)
+		}
+		var oldUpdate, oldTransition time.Time
+		if old.Progressing != nil {
+			oldUpdate, oldTransition = old.Progressing.LastUpdateTime, old.Progressing.LastTransitionTime
+		}
+		check("lastUpdateTime", got.LastUpdateTime, r.Expect.LastUpdate, oldUpdate)
+		check("lastTransitionTime", got.LastTransitionTime, r.Expect.LastTransition, oldTransition)
+	}
+}
+
+func TestRolloutStatusMessages(t *testing.T) {
+	var rows []struct {
+		Input struct {
+			Name                         string
+			Generation, ObservedGen      int64
+			SpecReplicas                 int `json:"spec_replicas"`
+			Replicas, Updated, Available int
+			ProgressingReason            string `json:"progressing_reason"`
+		}
+		Kind    string `json:"expect_kind"`
+		Message string `json:"expect_message"`
+	}
+	vectors(t, "rollout_status", &rows)
+	for _, r := range rows {
+		in := r.Input
+		if in.Generation > in.ObservedGen {
+			continue // kgit observes every spec at once: there is no unobserved generation
+		}
+		st := Progress{Replicas: in.Replicas, Updated: in.Updated, Available: in.Available}
+		if in.ProgressingReason != "" {
+			st.Progressing = &Condition{Reason: in.ProgressingReason}
+		}
+		msg, done, failed := RolloutStatus(in.Name, in.SpecReplicas, st)
+		kind := map[bool]string{true: "done", false: "wait"}[done]
+		if failed {
+			kind = "error"
+		}
+		if msg != r.Message || kind != r.Kind {
+			t.Errorf("%+v: %s %q, want %s %q", in, kind, msg, r.Kind, r.Message)
+		}
+	}
+}
+
+func TestOldPodsRunning(t *testing.T) {
+	var rows []struct {
+		Name     string
+		Replicas []int               `json:"old_rss_status_replicas"`
+		Phases   map[string][]string `json:"pod_phases_by_rs_uid"`
+		Expect   bool
+	}
+	vectors(t, "old_pods_running", &rows)
+	for _, r := range rows {
+		var phases [][]string
+		for _, p := range r.Phases {
+			phases = append(phases, p)
+		}
+		if got := OldPodsRunning(r.Replicas, phases); got != r.Expect {
+			t.Errorf("%s: %v, want %v", r.Name, got, r.Expect)
+		}
+	}
+}

@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"net/http"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +21,10 @@ import (
 // TestMain lets the test binary serve as kgit's supervisor: the backend starts
 // "kgit __supervise --root R ID" from its exe, which here is this binary.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == "__httpserver" {
+		serveHTTP(os.Args[2])
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == SuperviseCommand {
 		fs := flag.NewFlagSet("supervise", flag.ExitOnError)
 		root := fs.String("root", "", "")
@@ -30,6 +36,23 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// serveHTTP is a test container: /healthz answers 200 while the file named by $HEALTH
+// exists, 503 otherwise.
+func serveHTTP(addr string) {
+	http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := os.Stat(os.Getenv("HEALTH")); err != nil {
+			http.Error(w, "unhealthy", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	fmt.Println("listening on", addr)
+	if err := http.ListenAndServe(addr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }
 
 func newBackend(t *testing.T) *Backend {
@@ -247,4 +270,77 @@ func TestCappedLogRotates(t *testing.T) {
 	if got := tail([]byte("a\nb\nc\n"), 2); string(got) != "b\nc\n" {
 		t.Errorf("tail 2 = %q", got)
 	}
+}
+
+func probe(p manifest.Probe) *manifest.Probe {
+	manifest.DefaultPodSpec(&manifest.PodSpec{Containers: []manifest.Container{{ReadinessProbe: &p}}})
+	return &p
+}
+
+// Readiness follows an HTTP probe against the pod's own address, both ways; the
+// container is not restarted for it.
+func TestReadinessProbeHTTP(t *testing.T) {
+	b := newBackend(t)
+	exe, _ := os.Executable()
+	health := filepath.Join(t.TempDir(), "healthy")
+	spec := podSpec("web", "Always", 1, "")
+	c := &spec.Spec.Containers[0]
+	c.Command = []string{exe, "__httpserver", "$(POD_IP):8080"}
+	c.Env = []manifest.EnvVar{{Name: "HEALTH", Value: health}}
+	c.Ports = []manifest.ContainerPort{{Name: "http", ContainerPort: 8080}}
+	c.ReadinessProbe = probe(manifest.Probe{HTTPGet: &manifest.HTTPGetAction{Path: "/healthz", Port: manifest.FromString("http")},
+		PeriodSeconds: 1, FailureThreshold: 1})
+	p, err := b.CreatePod(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = waitFor(t, b, p.ID, "running and failing readiness", func(p *backend.Pod) bool {
+		return p.Status.Phase == backend.PodRunning && strings.Contains(p.Status.Containers[0].Message, "HTTP probe failed with statuscode: 503")
+	})
+	if p.Status.Ready {
+		t.Fatal("ready while the readiness probe fails")
+	}
+	if err := os.WriteFile(health, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, b, p.ID, "ready", func(p *backend.Pod) bool { return p.Status.Ready })
+	os.Remove(health)
+	p = waitFor(t, b, p.ID, "unready again", func(p *backend.Pod) bool { return !p.Status.Ready })
+	if n := p.Status.Containers[0].RestartCount; n != 0 {
+		t.Errorf("a readiness failure restarted the container (%d restarts)", n)
+	}
+}
+
+// A failing liveness probe restarts the container; a startup probe holds liveness and
+// readiness back until it passes.
+func TestLivenessAndStartupProbes(t *testing.T) {
+	b := newBackend(t)
+	dir := t.TempDir()
+	alive, started := filepath.Join(dir, "alive"), filepath.Join(dir, "started")
+	spec := podSpec("live", "Always", 1, "touch "+alive+"; sleep 3600")
+	c := &spec.Spec.Containers[0]
+	c.StartupProbe = probe(manifest.Probe{Exec: &manifest.ExecAction{Command: []string{"test", "-f", started}}, PeriodSeconds: 1, FailureThreshold: 30})
+	c.LivenessProbe = probe(manifest.Probe{Exec: &manifest.ExecAction{Command: []string{"test", "-f", alive}}, PeriodSeconds: 1, FailureThreshold: 2})
+	p, err := b.CreatePod(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, b, p.ID, "running", func(p *backend.Pod) bool { return p.Status.Phase == backend.PodRunning })
+	time.Sleep(1500 * time.Millisecond)
+	os.Remove(alive) // liveness would fail now, but the startup probe has not passed
+	time.Sleep(2500 * time.Millisecond)
+	p, _ = b.readPod(p.ID)
+	if c := p.Status.Containers[0]; c.Started || p.Status.Ready || c.RestartCount != 0 {
+		t.Fatalf("before the startup probe passed: %+v (ready %v)", c, p.Status.Ready)
+	}
+	if err := os.WriteFile(started, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// started, then liveness fails twice (the file is gone) and the container restarts
+	p = waitFor(t, b, p.ID, "restarted by liveness", func(p *backend.Pod) bool { return p.Status.Containers[0].RestartCount == 1 })
+	last := p.Status.Containers[0].LastTermination
+	if last == nil || last.ExitCode != 128+int(syscall.SIGTERM) {
+		t.Errorf("last termination %+v, want SIGTERM's exit code", last)
+	}
+	waitFor(t, b, p.ID, "ready after the restart", func(p *backend.Pod) bool { return p.Status.Ready })
 }
