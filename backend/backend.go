@@ -57,14 +57,16 @@ const (
 
 // PodStatus is the observed state of a pod.
 type PodStatus struct {
-	Phase      string            `json:"phase"`
-	Reason     string            `json:"reason,omitempty"`
-	Message    string            `json:"message,omitempty"`
-	PodIP      string            `json:"podIP,omitempty"`
-	StartTime  time.Time         `json:"startTime,omitzero"`
-	Ready      bool              `json:"ready"`
-	ReadySince time.Time         `json:"readySince,omitzero"`
-	Containers []ContainerStatus `json:"containerStatuses,omitempty"`
+	Phase      string    `json:"phase"`
+	Reason     string    `json:"reason,omitempty"`
+	Message    string    `json:"message,omitempty"`
+	PodIP      string    `json:"podIP,omitempty"`
+	StartTime  time.Time `json:"startTime,omitzero"`
+	Ready      bool      `json:"ready"`
+	ReadySince time.Time `json:"readySince,omitzero"`
+	// Terminating is a pod being stopped: it no longer counts toward its owner.
+	Terminating bool              `json:"terminating,omitempty"`
+	Containers  []ContainerStatus `json:"containerStatuses,omitempty"`
 }
 
 // Active reports whether the pod counts toward its ReplicaSet (not finished).

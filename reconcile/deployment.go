@@ -40,12 +40,20 @@ func (r *Reconciler) syncDeployment(ctx context.Context, st *State, a *Applied, 
 		sizes := ProportionalScale(s, nv, scaleViews(old, now), a.Progress.Replicas)
 		return rolloutInProgress, r.scaleAll(ctx, d, owned, sizes)
 	}
+	if newRS == nil && s.Type == "Recreate" {
+		// Recreate creates the new ReplicaSet only once every old pod is gone.
+		if running, err := r.scaleDownForRecreate(ctx, d, old); running || err != nil {
+			return rolloutInProgress, err
+		}
+	}
 	if newRS == nil {
 		rs, err := r.createReplicaSet(ctx, st, a, d, owned)
 		if err != nil {
 			return rolloutInProgress, err
 		}
+		ds := st.StatusOf(d, now)
 		p := a.Progress
+		p.Replicas, p.Updated, p.Ready, p.Available = ds.Replicas, 0, ds.Ready, ds.Available
 		p.Progressing = setCondition(p.Progressing, Condition{Type: "Progressing", Status: "True", Reason: ReasonNewRSCreated,
 			Message: fmt.Sprintf("Created new replica set %q", rs.RS.Name), LastUpdateTime: now, LastTransitionTime: now})
 		return rolloutInProgress, r.saveProgress(ctx, a, p)
@@ -107,6 +115,9 @@ func (r *Reconciler) saveProgress(ctx context.Context, a *Applied, p Progress) e
 	}
 	a.record.Status = data
 	a.Progress = p
+	if d, ok := a.Object.(*manifest.Deployment); ok && r.Progress != nil {
+		r.Progress.Progress(ObjectName(a.Key), int(*d.Spec.Replicas), p)
+	}
 	return r.Backend.PutRecord(ctx, a.record)
 }
 
@@ -147,12 +158,24 @@ func (r *Reconciler) scaleAll(ctx context.Context, d *manifest.Deployment, rss [
 // rolloutRecreate scales every old ReplicaSet to 0 and waits until their pods are
 // gone (not just asked to stop) before the new one is scaled up.
 func (r *Reconciler) rolloutRecreate(ctx context.Context, d *manifest.Deployment, newRS *RS, old []*RS) error {
+	if running, err := r.scaleDownForRecreate(ctx, d, old); running || err != nil {
+		return err
+	}
+	if want := int(*d.Spec.Replicas); newRS.Replicas() != want {
+		return r.scale(ctx, d, newRS, want)
+	}
+	return nil
+}
+
+// scaleDownForRecreate scales the old ReplicaSets to 0 and reports whether any of their
+// pods still runs or is being stopped.
+func (r *Reconciler) scaleDownForRecreate(ctx context.Context, d *manifest.Deployment, old []*RS) (bool, error) {
 	var counts []int
 	var phases [][]string
 	for _, rs := range old {
 		if rs.Replicas() > 0 {
 			if err := r.scale(ctx, d, rs, 0); err != nil {
-				return err
+				return true, err
 			}
 		}
 		counts = append(counts, rs.Counts(r.now()).Replicas)
@@ -162,13 +185,7 @@ func (r *Reconciler) rolloutRecreate(ctx context.Context, d *manifest.Deployment
 		}
 		phases = append(phases, ps)
 	}
-	if OldPodsRunning(counts, phases) || r.deletesPending() > 0 {
-		return nil
-	}
-	if want := int(*d.Spec.Replicas); newRS.Replicas() != want {
-		return r.scale(ctx, d, newRS, want)
-	}
-	return nil
+	return OldPodsRunning(counts, phases) || r.deletesPending() > 0, nil
 }
 
 // OldPodsRunning is the Recreate gate: an old ReplicaSet still counts pods, or has a
@@ -459,6 +476,9 @@ func whyNotReady(pods []*backend.Pod) string {
 		}
 		for _, c := range p.Status.Containers {
 			if c.State == backend.StateRunning {
+				if !c.Ready && c.Message != "" {
+					why = append(why, fmt.Sprintf("%s/%s: %s", p.Name, c.Name, c.Message))
+				}
 				continue
 			}
 			s := fmt.Sprintf("%s/%s: %s", p.Name, c.Name, c.Reason)

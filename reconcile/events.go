@@ -1,9 +1,6 @@
 package reconcile
 
 import (
-	"fmt"
-	"io"
-	"sync"
 	"time"
 )
 
@@ -32,19 +29,7 @@ func (s Sinks) Event(e Event) {
 	}
 }
 
-// Printer writes one line per event, as progress on stderr.
-type Printer struct {
-	mu sync.Mutex
-	W  io.Writer
-}
-
-// Event implements EventSink.
-func (p *Printer) Event(e Event) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if e.Reason == "Applied" || e.Reason == "Pruned" {
-		fmt.Fprintln(p.W, e.Message)
-		return
-	}
-	fmt.Fprintf(p.W, "%s: %s\n", e.Object, e.Message)
+// ProgressSink receives a Deployment's status whenever it changes during a sync.
+type ProgressSink interface {
+	Progress(deployment string, desired int, p Progress)
 }

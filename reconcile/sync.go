@@ -26,8 +26,10 @@ type Reconciler struct {
 	Backend backend.Backend
 	App     string
 	Events  EventSink
-	Poll    time.Duration    // how often to observe while waiting; default 100ms
-	Now     func() time.Time // for tests
+	// Progress, when set, is told each Deployment's status as it changes.
+	Progress ProgressSink
+	Poll     time.Duration    // how often to observe while waiting; default 100ms
+	Now      func() time.Time // for tests
 
 	mu       sync.Mutex
 	deleting map[string]bool // pod IDs being deleted in the background
@@ -212,7 +214,8 @@ func (r *Reconciler) Converge(ctx context.Context) error {
 // RolloutError is a sync whose rollouts stopped progressing: the progress deadline of
 // each named Deployment was exceeded.
 type RolloutError struct {
-	Failures []string // one line per Deployment: what is not available and why
+	Deployments []manifest.Key
+	Failures    []string // one line per Deployment: what is not available and why
 }
 
 func (e *RolloutError) Error() string {
@@ -225,6 +228,7 @@ func (e *RolloutError) Error() string {
 func (r *Reconciler) Step(ctx context.Context, st *State) (bool, error) {
 	converged := true
 	var failed []string
+	var failedKeys []manifest.Key
 	for _, p := range st.Orphans {
 		r.deletePod(ctx, p, "Killing", "Stopping orphan pod %s: no owner", p.Name)
 		converged = false
@@ -240,6 +244,7 @@ func (r *Reconciler) Step(ctx context.Context, st *State) (bool, error) {
 			switch state {
 			case rolloutFailed:
 				failed = append(failed, r.failure(st, a, obj))
+				failedKeys = append(failedKeys, a.Key)
 			case rolloutInProgress:
 				inProgress = true
 			}
@@ -278,7 +283,7 @@ func (r *Reconciler) Step(ctx context.Context, st *State) (bool, error) {
 		}
 	}
 	if len(failed) > 0 && !inProgress {
-		return false, &RolloutError{Failures: failed}
+		return false, &RolloutError{Deployments: failedKeys, Failures: failed}
 	}
 	return converged && r.deletesPending() == 0, nil
 }

@@ -258,6 +258,7 @@ func (b *Backend) readPod(id string) (*backend.Pod, error) {
 	var st statusFile
 	if err := readJSON(filepath.Join(dir, "status.json"), &st); err == nil {
 		pod.Status = st.PodStatus
+		pod.Status.Terminating = st.Stopping
 	} else {
 		pod.Status = backend.PodStatus{Phase: backend.PodPending, PodIP: pf.PodIP}
 		for _, c := range pf.Spec.Containers {

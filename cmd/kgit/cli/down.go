@@ -32,7 +32,7 @@ func newDownCmd(g *globals) *cobra.Command {
 			defer release()
 			journal := reconcile.OpenJournal(g.state())
 			defer journal.Close()
-			r := &reconcile.Reconciler{Backend: b, App: app, Events: reconcile.Sinks{&reconcile.Printer{W: g.stderr}, journal}}
+			r := &reconcile.Reconciler{Backend: b, App: app, Events: reconcile.Sinks{newReporter(g.stderr), journal}}
 			if err := r.Down(ctx); err != nil {
 				return err
 			}

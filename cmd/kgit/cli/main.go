@@ -69,11 +69,14 @@ func exitCode(err error) int {
 	var locked *backend.LockedError
 	var fe *manifest.FieldError
 	var list manifest.ErrorList
+	var rollout *reconcile.RolloutError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ex):
 		return ex.code
+	case errors.As(err, &rollout):
+		return ExitRollout
 	case errors.As(err, &locked):
 		return ExitLocked
 	case errors.As(err, &list), errors.As(err, &fe),
@@ -100,7 +103,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	g.register(root)
 	root.AddCommand(
 		newSyncCmd(g), newDiffCmd(g), newGetCmd(g), newDescribeCmd(g), newLogsCmd(g),
-		newEventsCmd(g), newDownCmd(g), newVersionCmd(g), newSuperviseCmd(),
+		newEventsCmd(g), newRolloutCmd(g), newDownCmd(g), newVersionCmd(g), newSuperviseCmd(),
 	)
 	return root
 }

@@ -36,6 +36,7 @@ type view struct {
 	rs                         *reconcile.RS
 	deploy                     *manifest.Deployment
 	dstatus                    reconcile.DeploymentStatus
+	progress                   reconcile.Progress // as last recorded by a sync
 }
 
 // views returns every object of a kind in one app's state, sorted by name.
@@ -69,7 +70,7 @@ func views(st *reconcile.State, app, kind string, now time.Time) []view {
 			obj := map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": d.Spec,
 				"status": map[string]any{"replicas": s.Replicas, "updatedReplicas": s.Updated, "readyReplicas": s.Ready, "availableReplicas": s.Available}}
 			out = append(out, view{kind: kind, app: app, name: d.Name, namespace: d.Namespace,
-				labels: d.Labels, annotations: d.Annotations, created: a.Created, obj: obj, deploy: d, dstatus: s})
+				labels: d.Labels, annotations: d.Annotations, created: a.Created, obj: obj, deploy: d, dstatus: s, progress: a.Progress})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].namespace+"/"+out[i].name < out[j].namespace+"/"+out[j].name })

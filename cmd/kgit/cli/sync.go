@@ -16,6 +16,7 @@ import (
 
 type syncFlags struct {
 	dryRun, exitCode  bool
+	autoRollback      bool
 	prune, allowEmpty bool
 	timeout, waitLock time.Duration
 	output            string
@@ -35,6 +36,7 @@ func newSyncCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.dryRun, "dry-run", false, "show what would change (as diff does) and change nothing")
 	fl.BoolVar(&f.exitCode, "exit-code", false, "with --dry-run: exit 1 when there are differences")
 	fl.BoolVar(&f.prune, "prune", true, "delete objects of this app that are no longer in git")
+	fl.BoolVar(&f.autoRollback, "auto-rollback", false, "when a rollout exceeds its progress deadline, roll it back to the last fully available revision (still exit 4)")
 	fl.BoolVar(&f.allowEmpty, "allow-empty", false, "allow a sync of no objects to prune every object of the app")
 	fl.DurationVar(&f.timeout, "timeout", 5*time.Minute, "give up (exit 2) when the app has not converged by then")
 	fl.DurationVar(&f.waitLock, "wait-lock", 0, "wait this long for another sync of the app to finish (default: exit 5 at once)")
@@ -79,12 +81,18 @@ func runSync(ctx context.Context, g *globals, f *syncFlags) error {
 	journal := reconcile.OpenJournal(g.state())
 	defer journal.Close()
 	changes := &changeList{}
-	r := &reconcile.Reconciler{Backend: b, App: want.app,
-		Events: reconcile.Sinks{&reconcile.Printer{W: g.stderr}, journal, changes}}
-	fmt.Fprintf(g.stderr, "syncing app %s at %s (%s)\n", want.app, want.rev.Commit[:12], want.rev.Subject)
+	rep := newReporter(g.stderr)
+	defer rep.Done()
+	r := &reconcile.Reconciler{Backend: b, App: want.app, Events: reconcile.Sinks{rep, journal, changes}, Progress: rep}
+	fmt.Fprintf(g.stderr, "syncing app %s at %.12s (%s)\n", want.app, want.rev.Commit, want.rev.Subject)
 	sctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	err = r.Sync(sctx, want.objects, reconcile.SyncOptions{Commit: want.rev.Commit, Prune: f.prune, AllowEmpty: f.allowEmpty})
+	var failed *reconcile.RolloutError
+	if errors.As(err, &failed) && f.autoRollback {
+		err = autoRollback(sctx, g, r, failed)
+	}
+	rep.Done()
 	result := "synced"
 	if err != nil {
 		result = "failed: " + err.Error()
@@ -97,16 +105,31 @@ func runSync(ctx context.Context, g *globals, f *syncFlags) error {
 	if errors.Is(err, reconcile.ErrTimeout) {
 		err = fmt.Errorf("sync of app %s did not converge within --timeout %s: %w", want.app, f.timeout, err)
 	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(g.stderr, "app %s synced at %s in %s\n", want.app, want.rev.Commit[:12], time.Since(started).Round(time.Millisecond))
 	if f.output == "json" {
 		enc := json.NewEncoder(g.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(syncResult{App: want.app, Commit: want.rev.Commit, Changes: changes.list(), Result: result, Duration: time.Since(started).String()})
+		if jerr := enc.Encode(syncResult{App: want.app, Commit: want.rev.Commit, Changes: changes.list(), Result: result, Duration: time.Since(started).String()}); jerr != nil && err == nil {
+			err = jerr
+		}
 	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stderr, "app %s synced at %.12s in %s\n", want.app, want.rev.Commit, time.Since(started).Round(time.Millisecond))
 	return nil
+}
+
+// autoRollback rolls failed Deployments back to their last fully available revision
+// and waits for that rollout; the sync still fails (exit 4) with the original error.
+func autoRollback(ctx context.Context, g *globals, r *reconcile.Reconciler, failed *reconcile.RolloutError) error {
+	fmt.Fprintf(g.stderr, "%v\n", failed)
+	if _, err := r.RollbackToLastComplete(ctx, failed.Deployments); err != nil {
+		return fmt.Errorf("%w; auto-rollback failed: %v", failed, err)
+	}
+	if err := r.Converge(ctx); err != nil {
+		return fmt.Errorf("%w; the rollback did not converge either: %v", failed, err)
+	}
+	return fmt.Errorf("%w (rolled back)", failed)
 }
 
 // changeList collects what a sync did, for -o json.
