@@ -33,6 +33,7 @@ type Reconciler struct {
 
 	mu       sync.Mutex
 	deleting map[string]bool // pod IDs being deleted in the background
+	seen     map[string]bool // pod conditions already reported as events
 	wg       sync.WaitGroup
 	errs     []error
 }
@@ -233,6 +234,7 @@ func (r *Reconciler) Step(ctx context.Context, st *State) (bool, error) {
 		r.deletePod(ctx, p, "Killing", "Stopping orphan pod %s: no owner", p.Name)
 		converged = false
 	}
+	r.reportPodConditions(st.Pods)
 	inProgress := false
 	for _, a := range sortedApplied(st) {
 		switch obj := a.Object.(type) {
@@ -510,4 +512,34 @@ func (r *Reconciler) Down(ctx context.Context) error {
 		r.event(ObjectName(a.Key), "Pruned", "%s deleted", ObjectName(a.Key))
 	}
 	return nil
+}
+
+// reportPodConditions turns what the pods report into the kubelet's events, once each:
+// BackOff for a container waiting to restart, Unhealthy for a failing probe.
+func (r *Reconciler) reportPodConditions(pods []*backend.Pod) {
+	for _, p := range pods {
+		for _, c := range p.Status.Containers {
+			var key, reason, msg string
+			switch {
+			case c.Reason == "CrashLoopBackOff":
+				key = fmt.Sprintf("%s/%s/backoff/%d", p.UID, c.Name, c.RestartCount)
+				reason, msg = "BackOff", fmt.Sprintf("Back-off restarting failed container %s in pod %s", c.Name, p.Name)
+			case strings.Contains(c.Message, "probe failed"):
+				key = fmt.Sprintf("%s/%s/unhealthy/%d/%s", p.UID, c.Name, c.RestartCount, c.Message)
+				reason, msg = "Unhealthy", c.Message
+			default:
+				continue
+			}
+			r.mu.Lock()
+			if r.seen == nil {
+				r.seen = map[string]bool{}
+			}
+			fresh := !r.seen[key]
+			r.seen[key] = true
+			r.mu.Unlock()
+			if fresh {
+				r.event("pod/"+p.Name, reason, "%s", msg)
+			}
+		}
+	}
 }

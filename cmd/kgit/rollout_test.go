@@ -204,6 +204,15 @@ func TestRolloutNeverReadyExitsAtDeadline(t *testing.T) {
 	if oldReady < 8 {
 		t.Errorf("%d old pods ready after the failed rollout, want at least 8", oldReady)
 	}
+	var out, errb bytes.Buffer
+	if code := cli.Main([]string{"events", "--app", "roll"}, &out, &errb); code != 0 {
+		t.Fatalf("events: exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"ProgressDeadlineExceeded", "Unhealthy", "Readiness probe failed", "ScalingReplicaSet"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("kgit events lacks %q:\n%s", want, out.String())
+		}
+	}
 	// rollout status agrees, and so does the next (cron) sync of the same commit
 	if code, _ := e.kgit("rollout", "status", "deploy/web"); code != 4 {
 		t.Errorf("rollout status: exit %d, want 4", code)

@@ -75,6 +75,9 @@ func describe(w io.Writer, v view, events []reconcile.Event, now time.Time) {
 		if ru := d.Spec.Strategy.RollingUpdate; ru != nil {
 			field("RollingUpdateStrategy", fmt.Sprintf("%s max unavailable, %s max surge", ru.MaxUnavailable, ru.MaxSurge))
 		}
+		if c := v.progress.Progressing; c != nil {
+			fmt.Fprintf(w, "Conditions:\n  Type          Status  Reason\n  ----          ------  ------\n  Progressing   %-7s %s\n", c.Status, c.Reason)
+		}
 		if s.NewRS != nil {
 			field("NewReplicaSet", fmt.Sprintf("%s (%d/%d replicas created)", s.NewRS.RS.Name, s.NewRS.Counts(now).Replicas, s.NewRS.Replicas()))
 			field("Revision", fmt.Sprint(s.Revision))

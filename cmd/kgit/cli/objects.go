@@ -67,8 +67,11 @@ func views(st *reconcile.State, app, kind string, now time.Time) []view {
 			if s.Revision > 0 {
 				meta["annotations"] = withKey(d.Annotations, reconcile.RevisionAnnotation, fmt.Sprint(s.Revision))
 			}
-			obj := map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": d.Spec,
-				"status": map[string]any{"replicas": s.Replicas, "updatedReplicas": s.Updated, "readyReplicas": s.Ready, "availableReplicas": s.Available}}
+			status := map[string]any{"replicas": s.Replicas, "updatedReplicas": s.Updated, "readyReplicas": s.Ready, "availableReplicas": s.Available}
+			if c := a.Progress.Progressing; c != nil {
+				status["conditions"] = []*reconcile.Condition{c}
+			}
+			obj := map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": d.Spec, "status": status}
 			out = append(out, view{kind: kind, app: app, name: d.Name, namespace: d.Namespace,
 				labels: d.Labels, annotations: d.Annotations, created: a.Created, obj: obj, deploy: d, dstatus: s, progress: a.Progress})
 		}
