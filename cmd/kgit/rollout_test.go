@@ -22,7 +22,7 @@ import (
 
 // rolloutEnv is a git repository and a process backend root for one test.
 type rolloutEnv struct {
-	t          *testing.T
+	t          testing.TB
 	repo, root string
 }
 
@@ -30,6 +30,10 @@ func newRolloutEnv(t *testing.T) *rolloutEnv {
 	if testing.Short() {
 		t.Skip("rolls real processes")
 	}
+	return newRolloutEnvB(t)
+}
+
+func newRolloutEnvB(t testing.TB) *rolloutEnv {
 	dir := t.TempDir()
 	e := &rolloutEnv{t: t, repo: filepath.Join(dir, "repo"), root: filepath.Join(dir, "root")}
 	t.Setenv("KGIT_PROCESS_ROOT", e.root)

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// BenchmarkRollingUpdate10 times a 10-replica 25%/25% rolling update on real processes
+// whose readiness probe (period 1 s) passes at its second run. Kubernetes' arithmetic
+// needs two waves (5 new pods, then the other 5), so the least it can take is about two
+// probe periods: the benchmark reports that floor beside the measured time.
+//
+//	go test ./cmd/kgit -run '^$' -bench RollingUpdate10 -benchtime 3x
+func BenchmarkRollingUpdate10(b *testing.B) {
+	e := newRolloutEnvB(b)
+	e.commit("v1", rolling25, readyProbe, 600)
+	if code, errs := e.kgit("sync"); code != 0 {
+		b.Fatalf("sync v1: exit %d\n%s", code, errs)
+	}
+	e.git("tag", "v1")
+	e.commit("v2", rolling25, readyProbe, 600)
+	e.git("tag", "v2")
+	b.ResetTimer()
+	var total time.Duration
+	for i := range b.N {
+		ref := []string{"v2", "v1"}[i%2]
+		start := time.Now()
+		if code, errs := e.kgit("sync", "--ref", ref); code != 0 {
+			b.Fatalf("sync %s: exit %d\n%s", ref, code, errs)
+		}
+		total += time.Since(start)
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/rollout")
+	b.ReportMetric(2, "floor-s/rollout")
+}
