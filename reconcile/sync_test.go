@@ -219,3 +219,119 @@ func TestAppsAreIsolated(t *testing.T) {
 		t.Errorf("pods %v: pruning app a must leave app b alone", all)
 	}
 }
+
+// readyAll marks every pending pod ready, as if its readiness probe passed.
+func readyAll(b *memory.Backend) {
+	pods, _ := b.ListPods(context.Background(), nil)
+	for _, p := range pods {
+		b.SetStatus(p.ID, func(s *backend.PodStatus) {
+			if s.Phase == backend.PodPending {
+				s.Phase, s.Ready, s.ReadySince = backend.PodRunning, true, time.Now()
+			}
+		})
+	}
+}
+
+// step runs one controller pass over what the backend holds now.
+func step(t *testing.T, r *Reconciler) bool {
+	t.Helper()
+	st, err := Load(context.Background(), r.Backend, r.App)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := r.Step(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WaitDeletes(); err != nil {
+		t.Fatal(err)
+	}
+	return done
+}
+
+func applyOnly(t *testing.T, r *Reconciler, o *manifest.Object) {
+	t.Helper()
+	st, _ := Load(context.Background(), r.Backend, r.App)
+	if err := r.apply(context.Background(), st, o, "c"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func replicaSets(t *testing.T, r *Reconciler) map[string]int {
+	st, _ := Load(context.Background(), r.Backend, r.App)
+	out := map[string]int{}
+	for _, rs := range st.ReplicaSets {
+		out[rs.RS.Spec.Template.Spec.Containers[0].Image] = rs.Replicas()
+	}
+	return out
+}
+
+// A template change in the middle of a rollout leaves two old ReplicaSets, which are
+// both scaled down as the newest comes up.
+func TestChangeDuringRollout(t *testing.T) {
+	b := memory.New()
+	r := &Reconciler{Backend: b, App: "shop", Poll: time.Millisecond}
+	syncOK(t, r, deployment(t, 10, "web:v1", "25%", "25%"))
+	b.Hold = func(backend.PodSpec) bool { return true }
+	applyOnly(t, r, deployment(t, 10, "web:v2", "25%", "25%"))
+	for range 3 {
+		step(t, r)
+	}
+	if rs := replicaSets(t, r); rs["web:v2"] == 0 || rs["web:v1"] == 10 {
+		t.Fatalf("v2 did not start rolling: %v", rs)
+	}
+	applyOnly(t, r, deployment(t, 10, "web:v3", "25%", "25%"))
+	for i := 0; !step(t, r); i++ {
+		if i > 100 {
+			t.Fatalf("did not converge: %v", replicaSets(t, r))
+		}
+		readyAll(b)
+	}
+	if rs := replicaSets(t, r); rs["web:v1"] != 0 || rs["web:v2"] != 0 || rs["web:v3"] != 10 {
+		t.Errorf("replica sets %v, want only v3 with 10", rs)
+	}
+}
+
+// A replicas change in the middle of a rollout is spread over the ReplicaSets in
+// proportion to their size.
+func TestScaleDuringRollout(t *testing.T) {
+	b := memory.New()
+	r := &Reconciler{Backend: b, App: "shop", Poll: time.Millisecond}
+	syncOK(t, r, deployment(t, 10, "web:v1", "25%", "25%"))
+	b.Hold = func(backend.PodSpec) bool { return true }
+	applyOnly(t, r, deployment(t, 10, "web:v2", "25%", "25%"))
+	for range 3 {
+		step(t, r)
+	}
+	before := replicaSets(t, r) // v1 8, v2 5: 13 = 10 + surge 3
+	applyOnly(t, r, deployment(t, 20, "web:v2", "25%", "25%"))
+	step(t, r)
+	after := replicaSets(t, r)
+	// 20 replicas allow 25 pods (surge 5): 12 more, split about 8:5.
+	if before["web:v1"] != 8 || before["web:v2"] != 5 || after["web:v1"]+after["web:v2"] != 25 || after["web:v1"] <= before["web:v1"] || after["web:v2"] <= before["web:v2"] {
+		t.Errorf("proportional scaling %v -> %v, want both to grow to 25 in all", before, after)
+	}
+	for i := 0; !step(t, r); i++ {
+		if i > 100 {
+			t.Fatalf("did not converge: %v", replicaSets(t, r))
+		}
+		readyAll(b)
+	}
+	if rs := replicaSets(t, r); rs["web:v1"] != 0 || rs["web:v2"] != 20 {
+		t.Errorf("replica sets %v, want v2 with 20", rs)
+	}
+}
+
+func TestRevisionHistoryLimit(t *testing.T) {
+	b := memory.New()
+	r := &Reconciler{Backend: b, App: "shop", Poll: time.Millisecond}
+	for _, v := range []string{"v1", "v2", "v3", "v4"} {
+		d := deployment(t, 2, "web:"+v, "25%", "25%")
+		*d.Obj.(*manifest.Deployment).Spec.RevisionHistoryLimit = 1
+		syncOK(t, r, d)
+	}
+	rs := replicaSets(t, r)
+	if len(rs) != 2 || rs["web:v3"] != 0 || rs["web:v4"] != 2 {
+		t.Errorf("replica sets %v, want v4 (2) and one old (v3)", rs)
+	}
+}
