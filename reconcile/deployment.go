@@ -59,8 +59,12 @@ func (r *Reconciler) syncDeployment(ctx context.Context, st *State, a *Applied, 
 		return rolloutInProgress, r.saveProgress(ctx, a, p)
 	}
 	if rev := maxRevision(old) + 1; newRS.Revision() < rev {
-		// A template that was live before is new again (a rollback): it gets the next number.
-		setRevision(newRS.RS, rev)
+		// A template that was live before is new again (a rollback): it gets the next
+		// number, and its old one goes to revision-history.
+		if newRS.RS.Annotations == nil {
+			newRS.RS.Annotations = map[string]string{}
+		}
+		SetRevision(newRS.RS.Annotations, strconv.Itoa(rev), maxRevisionHistoryChars)
 		if err := r.putRS(ctx, d, newRS); err != nil {
 			return rolloutInProgress, err
 		}

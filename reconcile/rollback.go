@@ -7,13 +7,9 @@ import (
 	"kgit.dev/kgit/manifest"
 )
 
-// RolledBackAnnotation marks a Deployment whose live template is not git's: it names
-// the commit whose template was rolled back from.
-const RolledBackAnnotation = "kgit.dev/rolled-back-from"
-
 // RollbackToLastComplete rolls each named Deployment back to the template of its last
-// ReplicaSet that was fully available, with the normal rolling update. It returns one
-// line per Deployment saying what it did.
+// ReplicaSet that was fully available, with the normal rolling update, as an override:
+// the next sync of the same commit does not retry it. It returns one line per Deployment.
 func (r *Reconciler) RollbackToLastComplete(ctx context.Context, keys []manifest.Key) ([]string, error) {
 	st, err := Load(ctx, r.Backend, r.App)
 	if err != nil {
@@ -38,13 +34,7 @@ func (r *Reconciler) RollbackToLastComplete(ctx context.Context, keys []manifest
 		}
 		rolled := *d
 		rolled.Spec.Template = *stripHash(&target.RS.Spec.Template)
-		rolled.Annotations = cloneWith(d.Annotations, RolledBackAnnotation, a.Commit)
-		rec, err := r.record("Deployment", &rolled.ObjectMeta, &rolled, target.Commit, nil, a.Created)
-		if err != nil {
-			return nil, err
-		}
-		rec.Status = a.record.Status
-		if err := r.Backend.PutRecord(ctx, rec); err != nil {
+		if err := r.RollbackTo(ctx, st, k, &rolled, a.Commit, target.Commit, target.Commit); err != nil {
 			return nil, err
 		}
 		msg := fmt.Sprintf("Rolled back deployment %q to revision %d (commit %.12s)", d.Name, target.Revision(), target.Commit)

@@ -43,6 +43,11 @@ type SyncOptions struct {
 	Commit     string
 	Prune      bool
 	AllowEmpty bool
+	// Force drops every override (rollbacks and scales made by hand).
+	Force bool
+	// AppRollback, when set, marks every object applied as a whole-app rollback to
+	// Commit that holds until a sync of a commit other than AppRollback.Base.
+	AppRollback *Override
 }
 
 func (r *Reconciler) now() time.Time {
@@ -69,10 +74,17 @@ func (r *Reconciler) Sync(ctx context.Context, desired []*manifest.Object, opts 
 	if len(desired) == 0 && opts.Prune && !opts.AllowEmpty && (len(st.Applied) > 0 || len(st.Pods) > 0) {
 		return ErrEmptyDesired
 	}
+	if o, held := appRollback(st); held && o.Base == opts.Commit && !opts.Force && opts.AppRollback == nil {
+		r.event("app/"+r.App, "OverrideKept", "app %s: kept rolled back to %.12s by an override until the branch moves past %.12s (--force drops it)", r.App, o.Target, o.Base)
+		return r.Converge(ctx)
+	}
 	want := map[manifest.Key]*manifest.Object{}
 	for _, o := range desired {
+		if opts.AppRollback != nil {
+			o = markAppRollback(o, *opts.AppRollback)
+		}
 		want[o.Key()] = o
-		if err := r.apply(ctx, st, o, opts.Commit); err != nil {
+		if err := r.apply(ctx, st, o, opts.Commit, opts.Force); err != nil {
 			return err
 		}
 	}
@@ -103,20 +115,33 @@ func (r *Reconciler) record(kind string, meta *manifest.ObjectMeta, obj any, com
 	return backend.Record{Kind: kind, Namespace: meta.Namespace, Name: meta.Name, Labels: labels, Created: created, Data: data}, nil
 }
 
-// apply writes an object's record when it is new or changed; a changed bare Pod is
-// replaced, since pods are immutable.
-func (r *Reconciler) apply(ctx context.Context, st *State, o *manifest.Object, commit string) error {
+// apply writes an object's record when it is new or changed, unless an override on
+// the live object holds; a changed bare Pod is replaced, since pods are immutable.
+func (r *Reconciler) apply(ctx context.Context, st *State, o *manifest.Object, commit string, force bool) error {
 	k := o.Key()
 	t, meta := o.Meta()
 	old := st.Applied[k]
-	if old != nil && sameObject(old.Object, o.Obj) {
+	obj := o.Obj
+	if old != nil {
+		var kept string
+		if obj, kept = keepOverride(old, o, commit, force); kept != "" {
+			r.event(ObjectName(k), "OverrideKept", "%s", kept)
+		}
+		if obj != o.Obj {
+			_, meta = metaOf(obj)
+		}
+	}
+	if old != nil && sameObject(old.Object, obj) {
 		return nil
 	}
 	var created time.Time
 	if old != nil {
 		created = old.Created
+		if obj == old.Object {
+			commit = old.Commit
+		}
 	}
-	rec, err := r.record(t.Kind, meta, o.Obj, commit, nil, created)
+	rec, err := r.record(t.Kind, meta, obj, commit, nil, created)
 	if err != nil {
 		return err
 	}
@@ -137,6 +162,41 @@ func (r *Reconciler) apply(ctx context.Context, st *State, o *manifest.Object, c
 		}
 	}
 	return nil
+}
+
+// metaOf returns an object's TypeMeta and ObjectMeta.
+func metaOf(obj any) (*manifest.TypeMeta, *manifest.ObjectMeta) {
+	return (&manifest.Object{Obj: obj}).Meta()
+}
+
+// appRollback reports a whole-app rollback recorded on the app's objects.
+func appRollback(st *State) (Override, bool) {
+	for _, a := range st.Applied {
+		_, meta := metaOf(a.Object)
+		if o := OverrideOf(meta.Annotations); o.Kind == "app-rollback" {
+			return o, true
+		}
+	}
+	return Override{}, false
+}
+
+// markAppRollback returns a copy of o annotated as part of a whole-app rollback.
+func markAppRollback(o *manifest.Object, ov Override) *manifest.Object {
+	data, _ := json.Marshal(o.Obj)
+	c := *o
+	t, _ := o.Meta()
+	switch t.Kind {
+	case "Deployment":
+		c.Obj = new(manifest.Deployment)
+	case "ReplicaSet":
+		c.Obj = new(manifest.ReplicaSet)
+	case "Pod":
+		c.Obj = new(manifest.Pod)
+	}
+	_ = json.Unmarshal(data, c.Obj)
+	_, meta := c.Meta()
+	meta.Annotations = withOverride(meta.Annotations, ov)
+	return &c
 }
 
 func sameObject(a, b any) bool {

@@ -138,7 +138,7 @@ func TestRollingUpdateBounds(t *testing.T) {
 			ctx := context.Background()
 			desired := deployment(t, tc.replicas, "web:v2", tc.surge, tc.unavailable)
 			st, _ := Load(ctx, b, "shop")
-			if err := r.apply(ctx, st, desired, "c2"); err != nil {
+			if err := r.apply(ctx, st, desired, "c2", false); err != nil {
 				t.Fatal(err)
 			}
 			for i := 0; ; i++ {
@@ -252,7 +252,7 @@ func step(t *testing.T, r *Reconciler) bool {
 func applyOnly(t *testing.T, r *Reconciler, o *manifest.Object) {
 	t.Helper()
 	st, _ := Load(context.Background(), r.Backend, r.App)
-	if err := r.apply(context.Background(), st, o, "c"); err != nil {
+	if err := r.apply(context.Background(), st, o, "c", false); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -664,6 +665,50 @@ func TestOldPodsRunning(t *testing.T) {
 		}
 		if got := OldPodsRunning(r.Replicas, phases); got != r.Expect {
 			t.Errorf("%s: %v, want %v", r.Name, got, r.Expect)
+		}
+	}
+}
+
+func TestRevisionHistoryAnnotation(t *testing.T) {
+	var v struct {
+		Limit int `json:"rev_history_limit_in_chars"`
+		Steps []struct {
+			New      string  `json:"new_revision"`
+			Revision string  `json:"expect_revision"`
+			History  *string `json:"expect_revision_history"`
+		}
+	}
+	vectors(t, "revision_history_annotation", &v)
+	ann := map[string]string{}
+	for _, s := range v.Steps {
+		SetRevision(ann, s.New, v.Limit)
+		hist, has := ann[RevisionHistoryAnnotation]
+		if ann[RevisionAnnotation] != s.Revision || (s.History == nil) == has || s.History != nil && hist != *s.History {
+			t.Errorf("after %s: revision %q history %q (set %v), want %q %v", s.New, ann[RevisionAnnotation], hist, has, s.Revision, s.History)
+		}
+	}
+}
+
+func TestRollbackTarget(t *testing.T) {
+	var rows []struct {
+		Revisions []int `json:"rs_revisions"`
+		To        int   `json:"to_revision"`
+		Expect    json.RawMessage
+	}
+	vectors(t, "rollback_target", &rows)
+	for _, r := range rows {
+		got, err := RollbackTarget(r.Revisions, r.To)
+		var want int
+		if json.Unmarshal(r.Expect, &want) == nil {
+			if err != nil || got != want {
+				t.Errorf("%v to %d: %d, %v; want %d", r.Revisions, r.To, got, err, want)
+			}
+			continue
+		}
+		var msg string
+		_ = json.Unmarshal(r.Expect, &msg)
+		if err == nil || !strings.HasPrefix(msg, "error: "+err.Error()) {
+			t.Errorf("%v to %d: %d, %v; want %s", r.Revisions, r.To, got, err, msg)
 		}
 	}
 }

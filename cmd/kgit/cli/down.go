@@ -1,45 +1,35 @@
 package cli
 
 import (
+	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/reconcile"
 )
 
 func newDownCmd(g *globals) *cobra.Command {
-	var waitLock time.Duration
+	f := &changeFlags{}
 	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "Stop and remove everything of the app",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
 			app, err := g.appName()
 			if err != nil {
 				return err
 			}
-			b, err := g.backend(ctx)
-			if err != nil {
-				return err
+			err = g.change(cmd.Context(), f, app, false, func(ctx context.Context, _ backend.Backend, r *reconcile.Reconciler, _ *reconcile.State) error {
+				return r.Down(ctx)
+			})
+			if err == nil {
+				fmt.Fprintf(g.stderr, "app %s removed\n", app)
 			}
-			release, err := b.Lock(ctx, app, waitLock)
-			if err != nil {
-				return err
-			}
-			defer release()
-			journal := reconcile.OpenJournal(g.state())
-			defer journal.Close()
-			r := &reconcile.Reconciler{Backend: b, App: app, Events: reconcile.Sinks{newReporter(g.stderr), journal}}
-			if err := r.Down(ctx); err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stderr, "app %s removed\n", app)
-			return nil
+			return err
 		},
 	}
-	cmd.Flags().DurationVar(&waitLock, "wait-lock", 0, "wait this long for a running sync of the app to finish")
+	f.register(cmd.Flags(), false)
 	return cmd
 }

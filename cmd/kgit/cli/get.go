@@ -199,9 +199,17 @@ func printTable(w io.Writer, kind string, vs []view, wide bool, now time.Time) e
 			row(cells...)
 		}
 	case "Deployment":
+		// OVERRIDE is kgit's: shown when a Deployment is held by a rollback or a scale.
+		overridden := wide
+		for _, v := range vs {
+			overridden = overridden || reconcile.OverrideOf(v.deploy.Annotations).Kind != ""
+		}
 		h := []string{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}
 		if wide {
 			h = append(h, "CONTAINERS", "IMAGES", "SELECTOR")
+		}
+		if overridden {
+			h = append(h, "OVERRIDE")
 		}
 		row(h...)
 		for _, v := range vs {
@@ -210,6 +218,9 @@ func printTable(w io.Writer, kind string, vs []view, wide bool, now time.Time) e
 			if wide {
 				cells = append(cells, containersImages(&v.deploy.Spec.Template.Spec)...)
 				cells = append(cells, v.deploy.Spec.Selector.String())
+			}
+			if overridden {
+				cells = append(cells, orNone(reconcile.OverrideOf(v.deploy.Annotations).String()))
 			}
 			row(cells...)
 		}

@@ -34,7 +34,7 @@ func (r *reporter) Event(e reconcile.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.clearBar()
-	if e.Reason == "Applied" || e.Reason == "Pruned" {
+	if e.Reason == "Applied" || e.Reason == "Pruned" || e.Reason == "OverrideKept" {
 		fmt.Fprintln(r.w, e.Message)
 	} else {
 		fmt.Fprintf(r.w, "%s: %s\n", e.Object, e.Message)

@@ -1,11 +1,21 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
+	"text/tabwriter"
 	"time"
 
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/manifest"
 
 	"kgit.dev/kgit/reconcile"
 )
@@ -15,7 +25,7 @@ func newRolloutCmd(g *globals) *cobra.Command {
 		Use:   "rollout",
 		Short: "Inspect rollouts of Deployments",
 	}
-	cmd.AddCommand(newRolloutStatusCmd(g))
+	cmd.AddCommand(newRolloutStatusCmd(g), newRolloutHistoryCmd(g), newRolloutUndoCmd(g))
 	return cmd
 }
 
@@ -107,4 +117,186 @@ func rolloutStatus(v view, now time.Time) (string, bool, bool) {
 	}
 	cur.Progressing = reconcile.SyncRolloutStatus(d, v.progress, cur, newRS, now)
 	return reconcile.RolloutStatus(d.Name, int(*d.Spec.Replicas), cur)
+}
+
+type historyFlags struct {
+	revision int
+	output   string
+}
+
+// revisionLine is one revision as history prints it, with what git says of its commit.
+type revisionLine struct {
+	reconcile.Revision
+	Subject string `json:"subject"`
+	Author  string `json:"author"`
+}
+
+func newRolloutHistoryCmd(g *globals) *cobra.Command {
+	f := &historyFlags{}
+	cmd := &cobra.Command{
+		Use:   "history deploy/NAME",
+		Short: "List a Deployment's revisions: number, commit, subject, author, when applied",
+		Args:  exactArgs(1, "deploy/NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.output != "" && f.output != "json" {
+				return invalid("--output %q: supported: json", f.output)
+			}
+			name, err := deployArg(args[0])
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			b, err := g.backend(ctx)
+			if err != nil {
+				return err
+			}
+			vs, err := appViews(ctx, cmd, g, b, "Deployment")
+			if err != nil {
+				return err
+			}
+			var found []view
+			for _, v := range vs {
+				if v.name == name {
+					found = append(found, v)
+				}
+			}
+			if len(found) == 0 {
+				return invalid("deployment %q not found", name)
+			}
+			if err := ambiguous(found, "Deployment", name); err != nil {
+				return err
+			}
+			st, err := reconcile.Load(ctx, b, found[0].app)
+			if err != nil {
+				return err
+			}
+			lines := g.describeCommits(ctx, reconcile.History(st, manifest.Key{Kind: "Deployment", Namespace: found[0].namespace, Name: name}))
+			return printHistory(g, name, lines, f)
+		},
+	}
+	cmd.Flags().IntVar(&f.revision, "revision", 0, "show the template of this revision")
+	cmd.Flags().StringVarP(&f.output, "output", "o", "", "output format: json")
+	return cmd
+}
+
+// describeCommits adds each revision's commit subject and author from git; on a
+// machine without the repository they stay empty.
+func (g *globals) describeCommits(ctx context.Context, revs []reconcile.Revision) []revisionLine {
+	out := make([]revisionLine, len(revs))
+	var repo *git.Repository
+	if src, err := g.source(); err == nil {
+		repo, _ = manifest.Open(ctx, src)
+	}
+	for i, r := range revs {
+		out[i] = revisionLine{Revision: r}
+		if repo == nil {
+			continue
+		}
+		if c, err := repo.CommitObject(plumbing.NewHash(r.Commit)); err == nil {
+			out[i].Subject, _, _ = strings.Cut(strings.TrimSpace(c.Message), "\n")
+			out[i].Author = c.Author.Name
+		}
+	}
+	return out
+}
+
+func printHistory(g *globals, name string, lines []revisionLine, f *historyFlags) error {
+	if f.revision != 0 {
+		for _, l := range lines {
+			if l.Number == f.revision {
+				if f.output == "json" {
+					return printJSON(g.stdout, l)
+				}
+				fmt.Fprintf(g.stdout, "deployment.apps/%s with revision #%d (commit %.12s)\n", name, l.Number, l.Commit)
+				data, err := yaml.Marshal(l.Template)
+				if err != nil {
+					return err
+				}
+				_, err = g.stdout.Write(data)
+				return err
+			}
+		}
+		return invalid("unable to find the specified revision %d of deployment %q", f.revision, name)
+	}
+	if f.output == "json" {
+		return printJSON(g.stdout, lines)
+	}
+	if len(lines) == 0 {
+		fmt.Fprintln(g.stdout, "No rollout history found.")
+		return nil
+	}
+	fmt.Fprintf(g.stdout, "deployment.apps/%s\n", name)
+	tw := tabwriter.NewWriter(g.stdout, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "REVISION\tCOMMIT\tSUBJECT\tAUTHOR\tAPPLIED")
+	now := time.Now()
+	for _, l := range lines {
+		cur := ""
+		if l.Current {
+			cur = " (current)"
+		}
+		fmt.Fprintf(tw, "%d\t%.12s\t%s\t%s\t%s ago%s\n", l.Number, l.Commit, orNone(l.Subject), orNone(l.Author), humanDuration(now.Sub(l.Applied)), cur)
+	}
+	return tw.Flush()
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newRolloutUndoCmd(g *globals) *cobra.Command {
+	f := &changeFlags{}
+	var toRevision int
+	cmd := &cobra.Command{
+		Use:   "undo deploy/NAME",
+		Short: "Roll a Deployment back to an earlier revision's template (the previous one by default)",
+		Args:  exactArgs(1, "deploy/NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, err := deployArg(args[0])
+			if err != nil {
+				return err
+			}
+			app, err := g.appName()
+			if err != nil {
+				return err
+			}
+			return g.change(cmd.Context(), f, app, true, func(ctx context.Context, _ backend.Backend, r *reconcile.Reconciler, st *reconcile.State) error {
+				a, err := deploymentIn(st, app, name)
+				if err != nil {
+					return err
+				}
+				hist := reconcile.History(st, a.Key)
+				var revs []int
+				for _, h := range hist {
+					revs = append(revs, h.Number)
+				}
+				n, err := reconcile.RollbackTarget(revs, toRevision)
+				if err != nil {
+					return invalid("deployment %q: %v (nothing was changed)", name, err)
+				}
+				for _, h := range hist {
+					if h.Number != n {
+						continue
+					}
+					if h.Current {
+						fmt.Fprintf(g.stdout, "deployment.apps/%s skipped rollback (current template already matches revision %d)\n", name, n)
+						return nil
+					}
+					d := *a.Object.(*manifest.Deployment)
+					d.Spec.Template = h.Template
+					if err := r.RollbackTo(ctx, st, a.Key, &d, a.Commit, h.Commit, a.Commit); err != nil {
+						return err
+					}
+					r.Events.Event(reconcile.Event{App: app, Object: reconcile.ObjectName(a.Key), Reason: "DeploymentRollback",
+						Message: fmt.Sprintf("Rolled back deployment %q to revision %d", name, n)})
+					fmt.Fprintf(g.stdout, "deployment.apps/%s rolled back\n", name)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().IntVar(&toRevision, "to-revision", 0, "the revision to roll back to (0: the previous one)")
+	f.register(cmd.Flags(), true)
+	return cmd
 }

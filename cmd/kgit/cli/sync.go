@@ -17,6 +17,7 @@ import (
 type syncFlags struct {
 	dryRun, exitCode  bool
 	autoRollback      bool
+	force             bool
 	prune, allowEmpty bool
 	timeout, waitLock time.Duration
 	output            string
@@ -37,6 +38,7 @@ func newSyncCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.exitCode, "exit-code", false, "with --dry-run: exit 1 when there are differences")
 	fl.BoolVar(&f.prune, "prune", true, "delete objects of this app that are no longer in git")
 	fl.BoolVar(&f.autoRollback, "auto-rollback", false, "when a rollout exceeds its progress deadline, roll it back to the last fully available revision (still exit 4)")
+	fl.BoolVar(&f.force, "force", false, "drop every override (rollbacks and scales made by hand) and apply git as it is")
 	fl.BoolVar(&f.allowEmpty, "allow-empty", false, "allow a sync of no objects to prune every object of the app")
 	fl.DurationVar(&f.timeout, "timeout", 5*time.Minute, "give up (exit 2) when the app has not converged by then")
 	fl.DurationVar(&f.waitLock, "wait-lock", 0, "wait this long for another sync of the app to finish (default: exit 5 at once)")
@@ -87,7 +89,7 @@ func runSync(ctx context.Context, g *globals, f *syncFlags) error {
 	fmt.Fprintf(g.stderr, "syncing app %s at %.12s (%s)\n", want.app, want.rev.Commit, want.rev.Subject)
 	sctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	err = r.Sync(sctx, want.objects, reconcile.SyncOptions{Commit: want.rev.Commit, Prune: f.prune, AllowEmpty: f.allowEmpty})
+	err = r.Sync(sctx, want.objects, reconcile.SyncOptions{Commit: want.rev.Commit, Prune: f.prune, AllowEmpty: f.allowEmpty, Force: f.force})
 	var failed *reconcile.RolloutError
 	if errors.As(err, &failed) && f.autoRollback {
 		err = autoRollback(sctx, g, r, failed)
@@ -149,7 +151,7 @@ func (c *changeList) list() []string {
 	defer c.mu.Unlock()
 	out := []string{}
 	for _, e := range c.events {
-		if e.Reason == "Applied" || e.Reason == "Pruned" {
+		if e.Reason == "Applied" || e.Reason == "Pruned" || e.Reason == "OverrideKept" {
 			out = append(out, e.Message)
 		} else {
 			out = append(out, e.Object+": "+e.Message)
