@@ -253,6 +253,11 @@ func TestAutoRollback(t *testing.T) {
 	if v1Ready != 10 {
 		t.Errorf("%d v1 pods ready after the rollback, want 10", v1Ready)
 	}
+	// the rollback is an override: a cron sync of the same broken commit keeps it
+	code, errs = e.kgit("sync", "--timeout", "60s")
+	if code != 0 || !strings.Contains(errs, "kept rolled back") {
+		t.Errorf("sync after the auto-rollback: exit %d, want 0 and the override kept:\n%s", code, errs)
+	}
 }
 
 func TestRecreateNeverOverlaps(t *testing.T) {
