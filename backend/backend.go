@@ -69,8 +69,11 @@ type PodStatus struct {
 	Containers  []ContainerStatus `json:"containerStatuses,omitempty"`
 }
 
-// Active reports whether the pod counts toward its ReplicaSet (not finished).
-func (s *PodStatus) Active() bool { return s.Phase != PodSucceeded && s.Phase != PodFailed }
+// Active reports whether the pod counts toward its ReplicaSet: not finished and not
+// being stopped.
+func (s *PodStatus) Active() bool {
+	return s.Phase != PodSucceeded && s.Phase != PodFailed && !s.Terminating
+}
 
 // Restarts is the highest restart count of the pod's containers.
 func (s *PodStatus) Restarts() int32 {

@@ -364,8 +364,8 @@ func (r *Reconciler) failure(st *State, a *Applied, d *manifest.Deployment) stri
 func (r *Reconciler) syncPod(ctx context.Context, st *State, a *Applied, pod *manifest.Pod) (bool, error) {
 	pods := r.live(st.PodsOf(a.Key))
 	for _, p := range pods {
-		if p.Status.Phase == backend.PodFailed && p.Status.Reason == "SupervisorLost" {
-			r.deletePod(ctx, p, "Killing", "Stopping pod %s: %s", p.Name, p.Status.Message)
+		if p.Status.Terminating || p.Status.Phase == backend.PodFailed && (p.Status.Reason == "SupervisorLost" || p.Status.Reason == "Stopped") {
+			r.deleteInactive(ctx, p)
 			return false, nil
 		}
 	}
@@ -412,7 +412,7 @@ func (r *Reconciler) syncReplicaSet(ctx context.Context, st *State, rs *RS) (boo
 		if p.Status.Active() {
 			active = append(active, p)
 		} else {
-			r.deletePod(ctx, p, "Killing", "Stopping pod %s: it is %s (%s)", p.Name, p.Status.Phase, p.Status.Reason)
+			r.deleteInactive(ctx, p)
 		}
 	}
 	want := rs.Replicas()
@@ -432,6 +432,19 @@ func (r *Reconciler) syncReplicaSet(ctx context.Context, st *State, rs *RS) (boo
 	}
 	c := count(active, rs.RS.Spec.MinReadySeconds, r.now())
 	return c.Ready == want, nil
+}
+
+// deleteInactive removes a pod that no longer counts: finished, lost, or left half
+// stopped by an interrupted deletion.
+func (r *Reconciler) deleteInactive(ctx context.Context, p *backend.Pod) {
+	switch {
+	case p.Status.Terminating:
+		r.deletePod(ctx, p, "Killing", "Stopping pod %s: finishing an interrupted deletion", p.Name)
+	case p.Status.Message != "":
+		r.deletePod(ctx, p, "Killing", "Stopping pod %s: %s", p.Name, p.Status.Message)
+	default:
+		r.deletePod(ctx, p, "Killing", "Stopping pod %s: it is %s (%s)", p.Name, p.Status.Phase, p.Status.Reason)
+	}
 }
 
 // createPods creates n pods of a ReplicaSet in parallel.

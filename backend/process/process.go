@@ -119,26 +119,31 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 	}
 	id := spec.Namespace + "_" + spec.Name
 	dir := b.podDir(id)
+	// The pod's folder is prepared aside and renamed into place, so a crash never leaves
+	// a pod folder without its pod.json.
+	tmp, err := os.MkdirTemp(filepath.Join(b.root, "pods"), ".new-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
 	unlock, err := b.lockFile(ctx, filepath.Join(b.root, "pods.lock"))
 	if err != nil {
 		return nil, err
 	}
 	ip, err := b.allocateIP(id)
 	if err == nil {
-		err = os.Mkdir(dir, 0o700)
-		if errors.Is(err, fs.ErrExist) {
+		if _, serr := os.Stat(dir); serr == nil {
 			err = fmt.Errorf("pod %s/%s: %w", spec.Namespace, spec.Name, backend.ErrAlreadyExists)
 		}
 	}
-	if err != nil {
-		unlock()
-		return nil, err
+	if err == nil {
+		pf := podFile{PodSpec: spec, UID: newUID(), Created: time.Now().UTC(), PodIP: ip}
+		if err = writeJSON(filepath.Join(tmp, "pod.json"), pf); err == nil {
+			err = os.Rename(tmp, dir)
+		}
 	}
-	pf := podFile{PodSpec: spec, UID: newUID(), Created: time.Now().UTC(), PodIP: ip}
-	err = writeJSON(filepath.Join(dir, "pod.json"), pf)
 	unlock()
 	if err != nil {
-		os.RemoveAll(dir)
 		return nil, err
 	}
 	if err := b.startSupervisor(id); err != nil {
@@ -228,7 +233,7 @@ func (b *Backend) ListPods(ctx context.Context, selector map[string]string) ([]*
 	}
 	var pods []*backend.Pod
 	for _, e := range entries {
-		if !e.IsDir() {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		p, err := b.readPod(e.Name())
@@ -265,7 +270,12 @@ func (b *Backend) readPod(id string) (*backend.Pod, error) {
 			pod.Status.Containers = append(pod.Status.Containers, backend.ContainerStatus{Name: c.Name, State: backend.StateWaiting, Reason: "ContainerCreating"})
 		}
 	}
-	if !st.Done && !b.supervisorAlive(id) && (st.PodStatus.Phase != "" || time.Since(pf.Created) > 10*time.Second) {
+	switch alive := b.supervisorAlive(id); {
+	case st.Stopping && !alive:
+		// Stopped, but its folder was not removed (the deleting CLI was killed).
+		pod.Status.Phase, pod.Status.Reason, pod.Status.Message = backend.PodFailed, "Stopped", "the pod was stopped"
+		pod.Status.Ready = false
+	case !st.Done && !alive && (st.PodStatus.Phase != "" || time.Since(pf.Created) > 10*time.Second):
 		// The supervisor died: its containers are no longer looked after.
 		pod.Status.Phase = backend.PodFailed
 		pod.Status.Reason = "SupervisorLost"
