@@ -18,6 +18,7 @@ const (
 	MaxFileBytes     = 4 << 20 // one manifest file
 	MaxDocuments     = 10000   // documents in one file
 	MaxNestingDepth  = 64      // mapping/sequence depth of one document
+	MaxNodes         = 200000  // YAML nodes of one document, aliases expanded
 	maxScalarPreview = 40
 )
 
@@ -151,6 +152,9 @@ func decodeDocument(file string, doc *yaml.Node) (*Object, ErrorList) {
 		return nil, nil // an empty document, e.g. a trailing ---
 	}
 	obj := &Object{File: file, Line: root.Line, lines: map[string]int{}}
+	if budget := MaxNodes; !withinBudget(root, &budget) {
+		return nil, ErrorList{obj.errorf("", nil, "the document expands to more than %d YAML nodes (too many aliases?)", MaxNodes)}
+	}
 	if root.Kind != yaml.MappingNode {
 		return nil, ErrorList{obj.errorf("", nil, "a manifest must be a mapping with apiVersion and kind, got %s", nodeKind(root))}
 	}
@@ -349,6 +353,24 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 		out[name] = f.Type
 	}
 	return out
+}
+
+// withinBudget counts a node tree's nodes, following aliases, and stops as soon as the
+// budget is spent; it keeps alias bombs from expanding anywhere downstream.
+func withinBudget(n *yaml.Node, budget *int) bool {
+	*budget--
+	if *budget < 0 {
+		return false
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return withinBudget(n.Alias, budget)
+	}
+	for _, c := range n.Content {
+		if !withinBudget(c, budget) {
+			return false
+		}
+	}
+	return true
 }
 
 // nodeDepth is the deepest level under n, counting from depth; it stops past the limit.

@@ -20,6 +20,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/gofrs/flock"
 )
 
@@ -106,7 +108,8 @@ func Open(ctx context.Context, src Source) (*git.Repository, error) {
 
 func openCached(ctx context.Context, src Source) (*git.Repository, error) {
 	name := RedactURL(src.Repo)
-	sum := sha256.Sum256([]byte(src.Repo))
+	remote, auth := splitCredentials(src.Repo)
+	sum := sha256.Sum256([]byte(remote))
 	dir := filepath.Join(src.CacheDir, hex.EncodeToString(sum[:8])+".git")
 	if err := os.MkdirAll(src.CacheDir, 0o700); err != nil {
 		return nil, fmt.Errorf("git cache: %w", err)
@@ -118,29 +121,65 @@ func openCached(ctx context.Context, src Source) (*git.Repository, error) {
 	defer lock.Unlock()
 
 	r, err := git.PlainOpen(dir)
-	if errors.Is(err, git.ErrRepositoryNotExists) {
-		if r, err = git.PlainInit(dir, true); err == nil {
-			_, err = r.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{src.Repo}, Fetch: []config.RefSpec{
-				"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"}})
+	if err != nil {
+		// Missing, or left half made by a killed sync: start over.
+		if r, err = initCache(dir, remote); err != nil {
+			return nil, fmt.Errorf("git cache for %s: %w", name, err)
 		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("git cache for %s: %w", name, err)
-	}
-	if err := refresh(ctx, r); err != nil {
+	if err := refresh(ctx, r, auth); err != nil {
 		return nil, fmt.Errorf("fetch %s: %s", name, redactErr(err, src.Repo))
 	}
 	return r, nil
 }
 
+// initCache makes an empty bare repository with the remote, aside, and renames it into
+// place, so a crash never leaves a cache that cannot be opened.
+func initCache(dir, remote string) (*git.Repository, error) {
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, err
+	}
+	tmp := fmt.Sprintf("%s.new-%d", dir, os.Getpid())
+	os.RemoveAll(tmp)
+	r, err := git.PlainInit(tmp, true)
+	if err == nil {
+		_, err = r.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{remote}, Fetch: []config.RefSpec{
+			"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"}})
+	}
+	if err == nil {
+		err = os.Rename(tmp, dir)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	return git.PlainOpen(dir)
+}
+
+// splitCredentials takes a password or token out of an http(s) URL: it is passed to
+// the transport and never written to the cache's config.
+func splitCredentials(repo string) (string, transport.AuthMethod) {
+	u, err := url.Parse(repo)
+	if err != nil || u.User == nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return repo, nil
+	}
+	pass, ok := u.User.Password()
+	if !ok {
+		return repo, nil
+	}
+	auth := &githttp.BasicAuth{Username: u.User.Username(), Password: pass}
+	u.User = nil
+	return u.String(), auth
+}
+
 // refresh lists the remote's refs and fetches only when one of them moved; it points the
 // cache's HEAD at the remote's default branch.
-func refresh(ctx context.Context, r *git.Repository) error {
+func refresh(ctx context.Context, r *git.Repository, auth transport.AuthMethod) error {
 	rem, err := r.Remote("origin")
 	if err != nil {
 		return err
 	}
-	refs, err := rem.ListContext(ctx, &git.ListOptions{})
+	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: auth})
 	if err != nil {
 		return err
 	}
@@ -164,7 +203,7 @@ func refresh(ctx context.Context, r *git.Repository) error {
 	if !moved {
 		return nil
 	}
-	err = r.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", Tags: git.NoTags, Force: true, Prune: true})
+	err = r.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", Tags: git.NoTags, Force: true, Prune: true, Auth: auth})
 	if errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return nil
 	}
