@@ -56,11 +56,24 @@ func TestScripts(t *testing.T) {
 	})
 }
 
+// stopAll stops what a script left running: first its kgit commands still in the
+// background (testscript runs deferred cleanups before it kills them), then every pod
+// under root.
 func stopAll(root string) {
+	for _, pid := range cliProcesses(root) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
 	b := process.New(root, "")
-	pods, _ := b.ListPods(context.Background(), nil)
-	for _, p := range pods {
-		_ = b.DeletePod(context.Background(), p.ID, 0)
+	quiet := time.Now()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && time.Since(quiet) < time.Second; {
+		pods, _ := b.ListPods(context.Background(), nil)
+		for _, p := range pods {
+			_ = b.DeletePod(context.Background(), p.ID, 0)
+		}
+		if len(pods) > 0 {
+			quiet = time.Now()
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -106,23 +119,25 @@ func runIn(ts *testscript.TestScript, args ...string) (int, string, string) {
 	return run(args...)
 }
 
-// poll SECONDS REGEXP kgit-args...: reruns kgit until its stdout matches REGEXP.
+// poll SECONDS REGEXP kgit-args...: reruns kgit until its stdout matches REGEXP;
+// "! poll" waits until it no longer does.
 func cmdPoll(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 3 {
 		ts.Fatalf("usage: poll SECONDS REGEXP kgit-args...")
 	}
 	secs, _ := strconv.Atoi(args[0])
-	re := regexp.MustCompile(args[1])
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
 	deadline := time.Now().Add(time.Duration(secs) * time.Second)
 	var out string
 	for time.Now().Before(deadline) {
 		_, out, _ = runIn(ts, args[2:]...)
-		if re.MatchString(out) {
+		if re.MatchString(out) != neg {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	ts.Fatalf("after %ds, output of kgit %s does not match %q:\n%s", secs, strings.Join(args[2:], " "), args[1], out)
+	ts.Fatalf("after %ds, output of kgit %s still %s %q:\n%s", secs, strings.Join(args[2:], " "), map[bool]string{false: "does not match", true: "matches"}[neg], args[1], out)
 }
 
 // procs PATTERN N: exactly N processes have PATTERN in their command line.
@@ -155,6 +170,26 @@ func cmdKillProc(ts *testscript.TestScript, neg bool, args []string) {
 		sig = syscall.SIGTERM
 	}
 	ts.Check(syscall.Kill(pids[0], sig))
+}
+
+// cliProcesses are the kgit commands (not supervisors) started with KGIT_PROCESS_ROOT=root.
+func cliProcesses(root string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		argv0, _, _ := bytes.Cut(cmdline, []byte{0})
+		if bytes.Contains(environ, []byte("KGIT_PROCESS_ROOT="+root+"\x00")) && filepath.Base(string(argv0)) == "kgit" &&
+			!bytes.Contains(cmdline, []byte(process.SuperviseCommand)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 func findProcs(pattern string) []int {

@@ -18,6 +18,12 @@ type desired struct {
 // loadDesired reads, decodes, defaults and validates the source's manifests, and prints
 // a warning for each field the backend will not honour. Nothing is changed.
 func (g *globals) loadDesired(ctx context.Context, b backend.Backend) (*desired, error) {
+	return g.loadDesiredCached(ctx, b, nil)
+}
+
+// loadDesiredCached is loadDesired that reuses last's objects when the commit is the
+// same (watch mode): an unmoved branch costs a ref lookup, not a parse.
+func (g *globals) loadDesiredCached(ctx context.Context, b backend.Backend, last *desired) (*desired, error) {
 	app, err := g.appName()
 	if err != nil {
 		return nil, err
@@ -33,6 +39,9 @@ func (g *globals) loadDesired(ctx context.Context, b backend.Backend) (*desired,
 	commit, err := manifest.ResolveCommit(repo, src.Ref)
 	if err != nil {
 		return nil, err
+	}
+	if last != nil && last.rev.Commit == commit.Hash.String() {
+		return last, nil
 	}
 	rev, err := manifest.ReadCommit(commit, src.Path)
 	if err != nil {

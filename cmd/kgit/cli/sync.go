@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/reconcile"
 )
 
@@ -18,6 +19,8 @@ type syncFlags struct {
 	dryRun, exitCode  bool
 	autoRollback      bool
 	force             bool
+	watch             bool
+	interval          time.Duration
 	prune, allowEmpty bool
 	timeout, waitLock time.Duration
 	output            string
@@ -38,6 +41,8 @@ func newSyncCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.exitCode, "exit-code", false, "with --dry-run: exit 1 when there are differences")
 	fl.BoolVar(&f.prune, "prune", true, "delete objects of this app that are no longer in git")
 	fl.BoolVar(&f.autoRollback, "auto-rollback", false, "when a rollout exceeds its progress deadline, roll it back to the last fully available revision (still exit 4)")
+	fl.BoolVar(&f.watch, "watch", false, "keep syncing every --interval until SIGINT or SIGTERM: heal dead pods, report drift, follow the branch")
+	fl.DurationVar(&f.interval, "interval", time.Minute, "with --watch: time between syncs")
 	fl.BoolVar(&f.force, "force", false, "drop every override (rollbacks and scales made by hand) and apply git as it is")
 	fl.BoolVar(&f.allowEmpty, "allow-empty", false, "allow a sync of no objects to prune every object of the app")
 	fl.DurationVar(&f.timeout, "timeout", 5*time.Minute, "give up (exit 2) when the app has not converged by then")
@@ -62,10 +67,15 @@ func runSync(ctx context.Context, g *globals, f *syncFlags) error {
 	if f.exitCode && !f.dryRun {
 		return invalid("--exit-code needs --dry-run")
 	}
-	started := time.Now()
+	if f.watch && f.dryRun {
+		return invalid("--watch and --dry-run do not go together")
+	}
 	b, err := g.backend(ctx)
 	if err != nil {
 		return err
+	}
+	if f.watch {
+		return watch(ctx, g, f, b)
 	}
 	want, err := g.loadDesired(ctx, b)
 	if err != nil {
@@ -74,9 +84,17 @@ func runSync(ctx context.Context, g *globals, f *syncFlags) error {
 	if f.dryRun {
 		return printDiff(ctx, g, b, want, f.exitCode, f.prune)
 	}
+	_, err = syncOnce(ctx, g, f, b, want)
+	return err
+}
+
+// syncOnce applies one commit under the app's lock, journals it, and reports it; it
+// returns what it changed.
+func syncOnce(ctx context.Context, g *globals, f *syncFlags, b backend.Backend, want *desired) ([]string, error) {
+	started := time.Now()
 	release, err := b.Lock(ctx, want.app, f.waitLock)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer release()
 
@@ -86,7 +104,9 @@ func runSync(ctx context.Context, g *globals, f *syncFlags) error {
 	rep := newReporter(g.stderr)
 	defer rep.Done()
 	r := &reconcile.Reconciler{Backend: b, App: want.app, Events: reconcile.Sinks{rep, journal, changes}, Progress: rep}
-	fmt.Fprintf(g.stderr, "syncing app %s at %.12s (%s)\n", want.app, want.rev.Commit, want.rev.Subject)
+	if !f.watch {
+		fmt.Fprintf(g.stderr, "syncing app %s at %.12s (%s)\n", want.app, want.rev.Commit, want.rev.Subject)
+	}
 	sctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	err = r.Sync(sctx, want.objects, reconcile.SyncOptions{Commit: want.rev.Commit, Prune: f.prune, AllowEmpty: f.allowEmpty, Force: f.force})
@@ -109,16 +129,20 @@ func runSync(ctx context.Context, g *globals, f *syncFlags) error {
 	}
 	if f.output == "json" {
 		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
+		if !f.watch {
+			enc.SetIndent("", "  ")
+		}
 		if jerr := enc.Encode(syncResult{App: want.app, Commit: want.rev.Commit, Changes: changes.list(), Result: result, Duration: time.Since(started).String()}); jerr != nil && err == nil {
 			err = jerr
 		}
 	}
 	if err != nil {
-		return err
+		return changes.list(), err
 	}
-	fmt.Fprintf(g.stderr, "app %s synced at %.12s in %s\n", want.app, want.rev.Commit, time.Since(started).Round(time.Millisecond))
-	return nil
+	if !f.watch {
+		fmt.Fprintf(g.stderr, "app %s synced at %.12s in %s\n", want.app, want.rev.Commit, time.Since(started).Round(time.Millisecond))
+	}
+	return changes.list(), nil
 }
 
 // autoRollback rolls failed Deployments back to their last fully available revision
