@@ -183,3 +183,44 @@ func Matches(labels, selector map[string]string) bool {
 	}
 	return true
 }
+
+// PodPhase is the kubelet's getPhase; the pod is ready when every container runs and is
+// ready (started, and passing its readiness probe if it has one).
+func PodPhase(policy string, cs []ContainerStatus) (string, bool) {
+	running, waiting, succeeded, failed := 0, 0, 0, 0
+	for _, c := range cs {
+		switch c.State {
+		case StateRunning:
+			running++
+		case StateWaiting:
+			if c.LastTermination == nil && c.RestartCount == 0 {
+				waiting++
+			} else {
+				running++ // restarting: the kubelet counts a back-off wait as running
+			}
+		case StateTerminated:
+			if c.ExitCode == 0 {
+				succeeded++
+			} else {
+				failed++
+			}
+		}
+	}
+	ready := len(cs) > 0
+	for _, c := range cs {
+		ready = ready && c.State == StateRunning && c.Ready
+	}
+	switch {
+	case waiting > 0:
+		return PodPending, false
+	case running > 0:
+		return PodRunning, ready
+	case policy == "Always" || policy == "OnFailure" && failed > 0:
+		return PodRunning, false
+	case failed > 0:
+		return PodFailed, false
+	case succeeded > 0:
+		return PodSucceeded, false
+	}
+	return PodPending, false
+}

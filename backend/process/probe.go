@@ -3,19 +3,14 @@ package process
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/probe"
 	"kgit.dev/kgit/manifest"
 )
 
@@ -25,9 +20,6 @@ const (
 	livenessProbe  = "Liveness"
 	readinessProbe = "Readiness"
 )
-
-// maxProbeOutput is how much of a probe's output or body is kept, as the kubelet does.
-const maxProbeOutput = 10 << 10
 
 // startProbes runs a container instance's probes until ctx ends (the instance exited).
 // Without a startup probe the container counts as started at once; without a readiness
@@ -68,7 +60,7 @@ func (s *supervisor) probeLoop(ctx context.Context, i int, c *manifest.Container
 		if time.Since(started) < time.Duration(p.InitialDelaySeconds)*time.Second {
 			continue
 		}
-		ok, output := s.probe(ctx, c, p)
+		ok, output := s.check(ctx, c, p)
 		if ctx.Err() != nil {
 			return
 		}
@@ -135,7 +127,7 @@ func (s *supervisor) killInstance(proc Proc, grace time.Duration) {
 
 // probe runs one check with the probe's timeout: exec in the container's environment,
 // an HTTP GET (200-399 passes) or a TCP connect to the pod's address.
-func (s *supervisor) probe(ctx context.Context, c *manifest.Container, p *manifest.Probe) (bool, string) {
+func (s *supervisor) check(ctx context.Context, c *manifest.Container, p *manifest.Probe) (bool, string) {
 	timeout := time.Duration(p.TimeoutSeconds) * time.Second
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -143,22 +135,25 @@ func (s *supervisor) probe(ctx context.Context, c *manifest.Container, p *manife
 	case p.Exec != nil:
 		return s.execProbe(ctx, c, p.Exec.Command)
 	case p.HTTPGet != nil:
-		return s.httpProbe(ctx, c, p.HTTPGet, timeout)
+		host := p.HTTPGet.Host
+		if host == "" {
+			host = s.pod.PodIP
+		}
+		port, err := probe.Port(c, p.HTTPGet.Port)
+		if err != nil {
+			return false, err.Error()
+		}
+		return probe.HTTP(ctx, p.HTTPGet, host, port, timeout)
 	case p.TCPSocket != nil:
 		host := p.TCPSocket.Host
 		if host == "" {
 			host = s.pod.PodIP
 		}
-		port, err := resolvePort(c, p.TCPSocket.Port)
+		port, err := probe.Port(c, p.TCPSocket.Port)
 		if err != nil {
 			return false, err.Error()
 		}
-		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
-		if err != nil {
-			return false, fmt.Sprintf("dial tcp %s:%d: %v", host, port, errors.Unwrap(err))
-		}
-		conn.Close()
-		return true, ""
+		return probe.TCP(ctx, host, port, timeout)
 	}
 	return false, "no supported probe handler (grpc is not supported by the process backend)"
 }
@@ -195,63 +190,11 @@ func (s *supervisor) execProbe(ctx context.Context, c *manifest.Container, comma
 	return true, output
 }
 
-func (s *supervisor) httpProbe(ctx context.Context, c *manifest.Container, h *manifest.HTTPGetAction, timeout time.Duration) (bool, string) {
-	host := h.Host
-	if host == "" {
-		host = s.pod.PodIP
-	}
-	port, err := resolvePort(c, h.Port)
-	if err != nil {
-		return false, err.Error()
-	}
-	url := fmt.Sprintf("%s://%s%s", strings.ToLower(h.Scheme), net.JoinHostPort(host, strconv.Itoa(port)), h.Path)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return false, err.Error()
-	}
-	req.Header.Set("User-Agent", "kube-probe/1.28")
-	req.Header.Set("Accept", "*/*")
-	for _, hd := range h.HTTPHeaders {
-		req.Header.Set(hd.Name, hd.Value)
-	}
-	client := &http.Client{Timeout: timeout,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true},
-		CheckRedirect: func(r *http.Request, via []*http.Request) error {
-			if len(via) >= 10 || r.URL.Host != via[0].URL.Host {
-				return http.ErrUseLastResponse // another host: the redirect itself counts
-			}
-			return nil
-		}}
-	resp, err := client.Do(req)
-	if err != nil {
-		return false, fmt.Sprintf("Get %q: %v", url, errors.Unwrap(err))
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxProbeOutput))
-	if resp.StatusCode >= 200 && resp.StatusCode < 400 {
-		return true, ""
-	}
-	return false, fmt.Sprintf("HTTP probe failed with statuscode: %d", resp.StatusCode)
-}
-
-// resolvePort turns a probe's port (a number or a container port's name) into a number.
-func resolvePort(c *manifest.Container, port manifest.IntOrString) (int, error) {
-	if !port.IsString {
-		return int(port.IntVal), nil
-	}
-	for _, p := range c.Ports {
-		if p.Name == port.StrVal {
-			return int(p.ContainerPort), nil
-		}
-	}
-	return 0, fmt.Errorf("port %q is not a named port of container %s", port.StrVal, c.Name)
-}
-
-// limited keeps at most maxProbeOutput bytes.
+// limited keeps at most probe.MaxOutput bytes.
 type limited struct{ b *bytes.Buffer }
 
 func (l *limited) Write(p []byte) (int, error) {
-	if room := maxProbeOutput - l.b.Len(); room > 0 {
+	if room := probe.MaxOutput - l.b.Len(); room > 0 {
 		l.b.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil

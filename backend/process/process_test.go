@@ -272,7 +272,7 @@ func TestCappedLogRotates(t *testing.T) {
 	}
 }
 
-func probe(p manifest.Probe) *manifest.Probe {
+func defaulted(p manifest.Probe) *manifest.Probe {
 	manifest.DefaultPodSpec(&manifest.PodSpec{Containers: []manifest.Container{{ReadinessProbe: &p}}})
 	return &p
 }
@@ -288,7 +288,7 @@ func TestReadinessProbeHTTP(t *testing.T) {
 	c.Command = []string{exe, "__httpserver", "$(POD_IP):8080"}
 	c.Env = []manifest.EnvVar{{Name: "HEALTH", Value: health}}
 	c.Ports = []manifest.ContainerPort{{Name: "http", ContainerPort: 8080}}
-	c.ReadinessProbe = probe(manifest.Probe{HTTPGet: &manifest.HTTPGetAction{Path: "/healthz", Port: manifest.FromString("http")},
+	c.ReadinessProbe = defaulted(manifest.Probe{HTTPGet: &manifest.HTTPGetAction{Path: "/healthz", Port: manifest.FromString("http")},
 		PeriodSeconds: 1, FailureThreshold: 1})
 	p, err := b.CreatePod(context.Background(), spec)
 	if err != nil {
@@ -319,8 +319,8 @@ func TestLivenessAndStartupProbes(t *testing.T) {
 	alive, started := filepath.Join(dir, "alive"), filepath.Join(dir, "started")
 	spec := podSpec("live", "Always", 1, "touch "+alive+"; sleep 3600")
 	c := &spec.Spec.Containers[0]
-	c.StartupProbe = probe(manifest.Probe{Exec: &manifest.ExecAction{Command: []string{"test", "-f", started}}, PeriodSeconds: 1, FailureThreshold: 30})
-	c.LivenessProbe = probe(manifest.Probe{Exec: &manifest.ExecAction{Command: []string{"test", "-f", alive}}, PeriodSeconds: 1, FailureThreshold: 2})
+	c.StartupProbe = defaulted(manifest.Probe{Exec: &manifest.ExecAction{Command: []string{"test", "-f", started}}, PeriodSeconds: 1, FailureThreshold: 30})
+	c.LivenessProbe = defaulted(manifest.Probe{Exec: &manifest.ExecAction{Command: []string{"test", "-f", alive}}, PeriodSeconds: 1, FailureThreshold: 2})
 	p, err := b.CreatePod(context.Background(), spec)
 	if err != nil {
 		t.Fatal(err)

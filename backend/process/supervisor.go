@@ -71,7 +71,7 @@ func (s *supervisor) update(f func(st *statusFile)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f(&s.status)
-	s.status.Phase, s.status.Ready = phase(s.pod.Spec.RestartPolicy, s.status.Containers)
+	s.status.Phase, s.status.Ready = backend.PodPhase(s.pod.Spec.RestartPolicy, s.status.Containers)
 	if s.status.Ready && s.status.ReadySince.IsZero() {
 		s.status.ReadySince = time.Now().UTC()
 	} else if !s.status.Ready {
@@ -86,47 +86,6 @@ func (s *supervisor) writeLocked() {
 	if err := writeJSON(filepath.Join(s.dir, "status.json"), s.status); err != nil {
 		fmt.Fprintf(os.Stderr, "write status: %v\n", err)
 	}
-}
-
-// phase is the kubelet's getPhase; the pod is ready when every container runs and is
-// ready (started, and passing its readiness probe if it has one).
-func phase(policy string, cs []backend.ContainerStatus) (string, bool) {
-	running, waiting, succeeded, failed := 0, 0, 0, 0
-	for _, c := range cs {
-		switch c.State {
-		case backend.StateRunning:
-			running++
-		case backend.StateWaiting:
-			if c.LastTermination == nil && c.RestartCount == 0 {
-				waiting++
-			} else {
-				running++ // restarting: the kubelet counts a back-off wait as running
-			}
-		case backend.StateTerminated:
-			if c.ExitCode == 0 {
-				succeeded++
-			} else {
-				failed++
-			}
-		}
-	}
-	ready := len(cs) > 0
-	for _, c := range cs {
-		ready = ready && c.State == backend.StateRunning && c.Ready
-	}
-	switch {
-	case waiting > 0:
-		return backend.PodPending, false
-	case running > 0:
-		return backend.PodRunning, ready
-	case policy == "Always" || policy == "OnFailure" && failed > 0:
-		return backend.PodRunning, false
-	case failed > 0:
-		return backend.PodFailed, false
-	case succeeded > 0:
-		return backend.PodSucceeded, false
-	}
-	return backend.PodPending, false
 }
 
 func (s *supervisor) isStopping() bool {

@@ -1,0 +1,279 @@
+// Package backendtest is the behaviour every kgit backend shows: create, list by
+// labels, status and readiness, restart per policy, delete with grace, logs, records,
+// the lock, and a fresh kgit reading the same truth back. Adding a backend means
+// passing Run.
+package backendtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/manifest"
+)
+
+// Harness is what Run needs of a backend.
+type Harness struct {
+	// New returns a backend; called more than once, every value must see the same pods.
+	New func(t *testing.T) backend.Backend
+	// Container returns a container that runs the test app (testdata/testapp) with args.
+	Container func(args ...string) manifest.Container
+	// RunsProcesses is false for the memory backend: nothing runs, so logs, restarts and
+	// probes are not checked.
+	RunsProcesses bool
+	// Timeout bounds each wait (default 30 s).
+	Timeout time.Duration
+}
+
+// BuildTestApp builds the static test program into dir and returns its path.
+func BuildTestApp(t testing.TB, dir string) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	src := filepath.Join(filepath.Dir(file), "..", "..", "testdata", "testapp")
+	out := filepath.Join(dir, "testapp")
+	cmd := exec.Command("go", "build", "-o", out, ".")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the test app: %v\n%s", err, b)
+	}
+	return out
+}
+
+// Run runs the conformance suite.
+func Run(t *testing.T, h Harness) {
+	if h.Timeout == 0 {
+		h.Timeout = 30 * time.Second
+	}
+	s := &suite{h: h, b: h.New(t), app: fmt.Sprintf("conf-%d", rand.IntN(1e9))}
+	t.Cleanup(func() { s.cleanup() })
+	t.Run("CreateListDelete", s.createListDelete)
+	t.Run("Records", s.records)
+	t.Run("Lock", s.lock)
+	t.Run("FreshViewAfterCrash", s.freshView)
+	if !h.RunsProcesses {
+		return
+	}
+	t.Run("Logs", s.logs)
+	t.Run("RestartPolicies", s.restartPolicies)
+	t.Run("DeleteWithGrace", s.deleteWithGrace)
+	t.Run("ReadinessProbe", s.readiness)
+}
+
+type suite struct {
+	h   Harness
+	b   backend.Backend
+	app string
+}
+
+func (s *suite) cleanup() {
+	ctx := context.Background()
+	pods, _ := s.b.ListPods(ctx, map[string]string{backend.LabelApp: s.app})
+	for _, p := range pods {
+		_ = s.b.DeletePod(ctx, p.ID, 0)
+	}
+	recs, _ := s.b.ListRecords(ctx, map[string]string{backend.LabelApp: s.app})
+	for _, r := range recs {
+		_ = s.b.DeleteRecord(ctx, r)
+	}
+}
+
+func (s *suite) spec(name, policy string, grace int64, args ...string) backend.PodSpec {
+	c := s.h.Container(args...)
+	c.Name = "main"
+	ps := manifest.PodSpec{RestartPolicy: policy, TerminationGracePeriodSeconds: &grace, Containers: []manifest.Container{c}}
+	manifest.DefaultPodSpec(&ps)
+	return backend.PodSpec{Name: name, Namespace: "default", Spec: ps, Labels: map[string]string{
+		backend.LabelManagedBy: backend.ManagedBy, backend.LabelApp: s.app, "test-pod": name}}
+}
+
+func (s *suite) create(t *testing.T, spec backend.PodSpec) *backend.Pod {
+	t.Helper()
+	p, err := s.b.CreatePod(context.Background(), spec)
+	if err != nil {
+		t.Fatalf("CreatePod %s: %v", spec.Name, err)
+	}
+	t.Cleanup(func() { _ = s.b.DeletePod(context.Background(), p.ID, 0) })
+	return p
+}
+
+// waitFor lists the pod until cond holds.
+func (s *suite) waitFor(t *testing.T, name, what string, cond func(*backend.Pod) bool) *backend.Pod {
+	t.Helper()
+	deadline := time.Now().Add(s.h.Timeout)
+	var last *backend.Pod
+	for time.Now().Before(deadline) {
+		pods, err := s.b.ListPods(context.Background(), map[string]string{backend.LabelApp: s.app, "test-pod": name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pods) == 1 {
+			last = pods[0]
+			if cond(last) {
+				return last
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("pod %s never %s; last seen: %+v", name, what, last)
+	return nil
+}
+
+func (s *suite) createListDelete(t *testing.T) {
+	ctx := context.Background()
+	p := s.create(t, s.spec("web", "Always", 5, "sleep"))
+	if p.Name != "web" || p.Namespace != "default" || p.Labels["test-pod"] != "web" {
+		t.Errorf("created pod %+v lost its name or labels", p.PodSpec)
+	}
+	if _, err := s.b.CreatePod(ctx, s.spec("web", "Always", 5, "sleep")); !errors.Is(err, backend.ErrAlreadyExists) {
+		t.Errorf("a second pod of the same name: %v, want ErrAlreadyExists", err)
+	}
+	s.waitFor(t, "web", "running and ready", func(p *backend.Pod) bool { return p.Status.Phase == backend.PodRunning && p.Status.Ready })
+	for sel, want := range map[string]int{"web": 1, "other": 0} {
+		pods, err := s.b.ListPods(ctx, map[string]string{backend.LabelApp: s.app, "test-pod": sel})
+		if err != nil || len(pods) != want {
+			t.Errorf("ListPods(test-pod=%s) = %d pods, %v; want %d", sel, len(pods), err, want)
+		}
+	}
+	if err := s.b.DeletePod(ctx, p.ID, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if pods, _ := s.b.ListPods(ctx, map[string]string{backend.LabelApp: s.app, "test-pod": "web"}); len(pods) != 0 {
+		t.Errorf("%d pods left after DeletePod", len(pods))
+	}
+}
+
+func (s *suite) records(t *testing.T) {
+	ctx := context.Background()
+	r := backend.Record{Kind: "Deployment", Namespace: "default", Name: "web", Created: time.Now().UTC().Truncate(time.Second),
+		Labels: map[string]string{backend.LabelManagedBy: backend.ManagedBy, backend.LabelApp: s.app, backend.LabelCommit: "abc"},
+		Data:   []byte(`{"v":1}`)}
+	if err := s.b.PutRecord(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	r.Data, r.Status = []byte(`{"v":2}`), []byte(`{"ready":3}`)
+	if err := s.b.PutRecord(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.b.ListRecords(ctx, map[string]string{backend.LabelApp: s.app})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("ListRecords = %d records, %v; want 1", len(got), err)
+	}
+	g := got[0]
+	if string(g.Data) != `{"v":2}` || string(g.Status) != `{"ready":3}` || g.Labels[backend.LabelCommit] != "abc" || !g.Created.Equal(r.Created) || g.Name != "web" || g.Kind != "Deployment" {
+		t.Errorf("record read back as %+v", g)
+	}
+	if other, _ := s.b.ListRecords(ctx, map[string]string{backend.LabelApp: s.app + "-other"}); len(other) != 0 {
+		t.Errorf("another app's selector found %d records", len(other))
+	}
+	if err := s.b.DeleteRecord(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.b.ListRecords(ctx, map[string]string{backend.LabelApp: s.app}); len(got) != 0 {
+		t.Errorf("%d records left after DeleteRecord", len(got))
+	}
+}
+
+func (s *suite) lock(t *testing.T) {
+	ctx := context.Background()
+	release, err := s.b.Lock(ctx, s.app, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := s.h.New(t)
+	_, err = other.Lock(ctx, s.app, 300*time.Millisecond)
+	var locked *backend.LockedError
+	if !errors.As(err, &locked) || locked.Holder == "" {
+		t.Fatalf("a second lock: %v, want a LockedError naming the holder", err)
+	}
+	release()
+	release2, err := other.Lock(ctx, s.app, time.Second)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	release2()
+}
+
+// freshView: a new backend value (a new kgit process, another machine) sees the pods.
+func (s *suite) freshView(t *testing.T) {
+	p := s.create(t, s.spec("seen", "Always", 5, "sleep"))
+	pods, err := s.h.New(t).ListPods(context.Background(), map[string]string{backend.LabelApp: s.app, "test-pod": "seen"})
+	if err != nil || len(pods) != 1 || pods[0].ID != p.ID || pods[0].UID != p.UID {
+		t.Fatalf("a fresh backend sees %d pods (%v), want the one created", len(pods), err)
+	}
+}
+
+func (s *suite) logs(t *testing.T) {
+	p := s.create(t, s.spec("talker", "Always", 5, "sleep"))
+	s.waitGreeting(t, p)
+}
+
+// waitGreeting waits until the pod's log shows the test app's greeting, with its name.
+func (s *suite) waitGreeting(t *testing.T, p *backend.Pod) {
+	t.Helper()
+	deadline := time.Now().Add(s.h.Timeout)
+	var buf bytes.Buffer
+	for time.Now().Before(deadline) {
+		buf.Reset()
+		if err := s.b.Logs(context.Background(), p.ID, "main", backend.LogOptions{Tail: -1}, &buf); err != nil && !errors.Is(err, backend.ErrNotFound) {
+			t.Fatal(err)
+		}
+		if strings.Contains(buf.String(), "hello from "+p.Name) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("logs = %q, want the pod's greeting with its POD_NAME", buf.String())
+}
+
+func (s *suite) restartPolicies(t *testing.T) {
+	s.create(t, s.spec("never", "Never", 1, "exit", "3"))
+	s.create(t, s.spec("onfailure", "OnFailure", 1, "exit", "0"))
+	s.create(t, s.spec("always", "Always", 1, "exit", "1"))
+	p := s.waitFor(t, "never", "failed", func(p *backend.Pod) bool { return p.Status.Phase == backend.PodFailed })
+	if c := p.Status.Containers[0]; c.ExitCode != 3 || c.RestartCount != 0 {
+		t.Errorf("Never: container %+v, want exit code 3 and no restart", c)
+	}
+	s.waitFor(t, "onfailure", "succeeded", func(p *backend.Pod) bool { return p.Status.Phase == backend.PodSucceeded })
+	p = s.waitFor(t, "always", "restarted", func(p *backend.Pod) bool { return p.Status.Containers[0].RestartCount >= 1 })
+	if p.Status.Ready || p.Status.Phase != backend.PodRunning {
+		t.Errorf("Always after a crash: %+v, want Running and not ready", p.Status)
+	}
+}
+
+func (s *suite) deleteWithGrace(t *testing.T) {
+	p := s.create(t, s.spec("stubborn", "Always", 1, "ignore-term"))
+	s.waitGreeting(t, p) // SIGTERM is ignored from then on
+	start := time.Now()
+	if err := s.b.DeletePod(context.Background(), p.ID, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < time.Second {
+		t.Errorf("a container that ignores SIGTERM was gone after %s, before its 1 s grace period", took)
+	}
+	if pods, _ := s.b.ListPods(context.Background(), map[string]string{backend.LabelApp: s.app, "test-pod": "stubborn"}); len(pods) != 0 {
+		t.Errorf("pod still listed after DeletePod")
+	}
+}
+
+func (s *suite) readiness(t *testing.T) {
+	spec := s.spec("probed", "Always", 2, "serve")
+	c := &spec.Spec.Containers[0]
+	flag := filepath.Join(t.TempDir(), "unhealthy")
+	c.Env = append(c.Env, manifest.EnvVar{Name: "UNHEALTHY", Value: flag})
+	c.Ports = []manifest.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: "TCP"}}
+	c.ReadinessProbe = &manifest.Probe{HTTPGet: &manifest.HTTPGetAction{Path: "/healthz", Port: manifest.FromString("http")}, PeriodSeconds: 1}
+	manifest.DefaultPodSpec(&spec.Spec)
+	s.create(t, spec)
+	s.waitFor(t, "probed", "ready through its HTTP readiness probe", func(p *backend.Pod) bool { return p.Status.Ready })
+}

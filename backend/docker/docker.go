@@ -1,0 +1,473 @@
+// Package docker runs kgit's pods on a Docker Engine (or Podman's Docker-compatible
+// socket) through the Engine API.
+//
+// A pod is one container per pod container: the first joins kgit's network with the
+// pod's own address, the others share its network namespace. Everything kgit needs to
+// rebuild its view is in container labels (the pod spec included), so a fresh kgit on
+// another machine sees the same truth. Controller records are volumes whose labels hold
+// the object; the per-app lock is a volume whose first creator wins.
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/manifest"
+)
+
+// Name is the backend's name.
+const Name = "docker"
+
+// Labels kept on containers, beside the pod's own.
+const (
+	labelPod       = "kgit.dev/pod"
+	labelContainer = "kgit.dev/container"
+	labelIndex     = "kgit.dev/container-index"
+	labelPodSpec   = "kgit.dev/pod-spec"
+	labelPodUID    = "kgit.dev/pod-uid"
+	labelPodIP     = "kgit.dev/pod-ip"
+	labelCreated   = "kgit.dev/pod-created"
+)
+
+// NetworkName is the bridge network kgit's pods join, and DefaultSubnet its addresses
+// (KGIT_DOCKER_SUBNET overrides it); each pod gets a fixed address in it as POD_IP.
+const (
+	NetworkName   = "kgit"
+	DefaultSubnet = "10.213.0.0/16"
+)
+
+// Backend runs pods as Docker containers.
+type Backend struct {
+	cli    *client.Client
+	host   string
+	log    io.Writer // image pulls report here
+	mu     sync.Mutex
+	probes map[string]*probeState // by container ID: the probe results kgit has seen
+}
+
+// New connects to the engine named by DOCKER_HOST and the usual Docker environment.
+// Pull progress goes to log.
+func New(log io.Writer) (*Backend, error) {
+	cli, err := client.New(client.FromEnv, client.WithUserAgent("kgit"))
+	if err != nil {
+		return nil, fmt.Errorf("docker: %w", err)
+	}
+	return &Backend{cli: cli, host: cli.DaemonHost(), log: log, probes: map[string]*probeState{}}, nil
+}
+
+// Name implements backend.Backend.
+func (b *Backend) Name() string { return Name }
+
+// Available pings the engine and negotiates the API version.
+func (b *Backend) Available(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := b.cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		return fmt.Errorf("docker: cannot reach the engine at %s: %w", b.host, err)
+	}
+	return nil
+}
+
+// Unhonoured lists the pod fields the docker backend accepts but ignores.
+func (b *Backend) Unhonoured() []string {
+	return []string{"nodeSelector", "tolerations", "affinity", "nodeName", "hostNetwork", "hostPID", "hostIPC",
+		"securityContext", "volumes", "dnsPolicy", "dnsConfig", "hostAliases", "imagePullSecrets",
+		"priorityClassName", "runtimeClassName", "topologySpreadConstraints",
+		"containers[].resources", "containers[].securityContext", "containers[].volumeMounts",
+		"containers[].lifecycle", "containers[].envFrom", "containers[].readinessProbe.grpc",
+		"containers[].livenessProbe.grpc", "containers[].startupProbe.grpc", "initContainers"}
+}
+
+func containerName(ns, pod, c string) string { return "kgit-" + ns + "-" + pod + "-" + c }
+
+// CreatePod makes sure the images are there (per imagePullPolicy), then creates and
+// starts one container per pod container.
+func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend.Pod, error) {
+	for i := range spec.Spec.Containers {
+		if err := b.ensureImage(ctx, &spec.Spec.Containers[i]); err != nil {
+			return nil, fmt.Errorf("pod %s: %w", spec.Name, err)
+		}
+	}
+	netID, subnet, err := b.network(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ip, err := b.allocateIP(ctx, spec.Namespace+"/"+spec.Name, subnet)
+	if err != nil {
+		return nil, err
+	}
+	uid := newUID()
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	created := time.Now().UTC()
+	fields := manifest.PodFields{Name: spec.Name, Namespace: spec.Namespace, UID: uid, PodIP: ip.String(),
+		HostIP: "127.0.0.1", NodeName: "localhost", ServiceAccount: spec.Spec.ServiceAccountName,
+		Labels: spec.Labels, Annotations: spec.Annotations}
+	var first string
+	for i := range spec.Spec.Containers {
+		c := &spec.Spec.Containers[i]
+		cfg, host, err := b.containerConfig(spec, c, fields)
+		if err != nil {
+			b.removePod(ctx, spec.Namespace, spec.Name, 0)
+			return nil, err
+		}
+		cfg.Labels[labelPodSpec] = string(specJSON)
+		cfg.Labels[labelPodUID] = uid
+		cfg.Labels[labelPodIP] = ip.String()
+		cfg.Labels[labelCreated] = created.Format(time.RFC3339Nano)
+		cfg.Labels[labelIndex] = strconv.Itoa(i)
+		var netcfg *network.NetworkingConfig
+		if first == "" {
+			netcfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+				NetworkName: {NetworkID: netID, IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ip}}}}
+			host.NetworkMode = container.NetworkMode(NetworkName)
+		} else {
+			host.NetworkMode = container.NetworkMode("container:" + first)
+		}
+		res, err := b.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: containerName(spec.Namespace, spec.Name, c.Name),
+			Config: cfg, HostConfig: host, NetworkingConfig: netcfg})
+		if err != nil {
+			b.removePod(ctx, spec.Namespace, spec.Name, 0)
+			if strings.Contains(err.Error(), "Conflict") {
+				return nil, fmt.Errorf("pod %s/%s: %w", spec.Namespace, spec.Name, backend.ErrAlreadyExists)
+			}
+			return nil, fmt.Errorf("docker: create container %s of pod %s: %w", c.Name, spec.Name, err)
+		}
+		if _, err := b.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
+			b.removePod(ctx, spec.Namespace, spec.Name, 0)
+			return nil, fmt.Errorf("docker: start container %s of pod %s: %w", c.Name, spec.Name, err)
+		}
+		if first == "" {
+			first = res.ID
+		}
+	}
+	pods, err := b.listPods(ctx, map[string]string{backend.LabelNamespace: spec.Namespace, labelPod: spec.Name, labelPodUID: uid}, false)
+	if err != nil || len(pods) == 0 {
+		return nil, fmt.Errorf("docker: pod %s vanished after it was created: %v", spec.Name, err)
+	}
+	return pods[0], nil
+}
+
+// containerConfig maps a pod container onto Docker's: command/args override
+// entrypoint/cmd, the Kubernetes environment with $(VAR) expansion, the working dir,
+// the ports (hostPort published; probed ports published on 127.0.0.1), the restart
+// policy, and the grace period as the stop timeout.
+func (b *Backend) containerConfig(spec backend.PodSpec, c *manifest.Container, fields manifest.PodFields) (*container.Config, *container.HostConfig, error) {
+	order, vals, err := manifest.ContainerEnv(c, fields)
+	if err != nil {
+		return nil, nil, err
+	}
+	env := make([]string, 0, len(order))
+	for _, k := range order {
+		env = append(env, k+"="+vals[k])
+	}
+	labels := map[string]string{labelPod: spec.Name, labelContainer: c.Name}
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
+	grace := int(*spec.Spec.TerminationGracePeriodSeconds)
+	cfg := &container.Config{Image: c.Image, Env: env, WorkingDir: c.WorkingDir, Labels: labels, StopTimeout: &grace,
+		ExposedPorts: network.PortSet{}}
+	if len(c.Command) > 0 {
+		cfg.Entrypoint = manifest.ExpandAll(c.Command, vals)
+		cfg.Cmd = manifest.ExpandAll(c.Args, vals)
+		if cfg.Cmd == nil {
+			cfg.Cmd = []string{} // command without args: the image's CMD is dropped, as in Kubernetes
+		}
+	} else if len(c.Args) > 0 {
+		cfg.Cmd = manifest.ExpandAll(c.Args, vals)
+	}
+	host := &container.HostConfig{RestartPolicy: restartPolicy(spec.Spec.RestartPolicy), PortBindings: network.PortMap{}}
+	loopback := netip.MustParseAddr("127.0.0.1")
+	publish := func(port int, proto string, hostIP netip.Addr, hostPort string) error {
+		p, err := network.ParsePort(fmt.Sprintf("%d/%s", port, strings.ToLower(proto)))
+		if err != nil {
+			return err
+		}
+		cfg.ExposedPorts[p] = struct{}{}
+		host.PortBindings[p] = append(host.PortBindings[p], network.PortBinding{HostIP: hostIP, HostPort: hostPort})
+		return nil
+	}
+	for _, p := range c.Ports {
+		if p.HostPort > 0 {
+			hostIP := netip.IPv4Unspecified()
+			if p.HostIP != "" {
+				hostIP, _ = netip.ParseAddr(p.HostIP)
+			}
+			if err := publish(int(p.ContainerPort), p.Protocol, hostIP, strconv.Itoa(int(p.HostPort))); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	for _, port := range probedPorts(c) {
+		if err := publish(port, "TCP", loopback, ""); err != nil {
+			return nil, nil, err
+		}
+	}
+	return cfg, host, nil
+}
+
+func restartPolicy(p string) container.RestartPolicy {
+	switch p {
+	case "OnFailure":
+		return container.RestartPolicy{Name: container.RestartPolicyOnFailure}
+	case "Never":
+		return container.RestartPolicy{Name: container.RestartPolicyDisabled}
+	}
+	return container.RestartPolicy{Name: container.RestartPolicyAlways}
+}
+
+// network returns kgit's network, creating it with its subnet on first use.
+func (b *Backend) network(ctx context.Context) (string, netip.Prefix, error) {
+	res, err := b.cli.NetworkInspect(ctx, NetworkName, client.NetworkInspectOptions{})
+	if err != nil {
+		subnet := os.Getenv("KGIT_DOCKER_SUBNET")
+		if subnet == "" {
+			subnet = DefaultSubnet
+		}
+		prefix, perr := netip.ParsePrefix(subnet)
+		if perr != nil {
+			return "", netip.Prefix{}, fmt.Errorf("docker: KGIT_DOCKER_SUBNET %q: %w", subnet, perr)
+		}
+		_, err = b.cli.NetworkCreate(ctx, NetworkName, client.NetworkCreateOptions{Driver: "bridge",
+			Labels: map[string]string{backend.LabelManagedBy: backend.ManagedBy},
+			IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: prefix}}}})
+		if err != nil && !strings.Contains(err.Error(), "already exists") {
+			return "", netip.Prefix{}, fmt.Errorf("docker: create network %s: %w", NetworkName, err)
+		}
+		if res, err = b.cli.NetworkInspect(ctx, NetworkName, client.NetworkInspectOptions{}); err != nil {
+			return "", netip.Prefix{}, fmt.Errorf("docker: network %s: %w", NetworkName, err)
+		}
+	}
+	n := res.Network
+	if len(n.IPAM.Config) == 0 || !n.IPAM.Config[0].Subnet.IsValid() {
+		return "", netip.Prefix{}, fmt.Errorf("docker: network %s has no subnet of its own; remove it and let kgit create it", NetworkName)
+	}
+	return n.ID, n.IPAM.Config[0].Subnet, nil
+}
+
+// allocateIP picks a free address in the subnet, starting from a hash of the pod's name.
+func (b *Backend) allocateIP(ctx context.Context, key string, subnet netip.Prefix) (netip.Addr, error) {
+	res, err := b.cli.ContainerList(ctx, client.ContainerListOptions{All: true,
+		Filters: make(client.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy)})
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("docker: list containers: %w", err)
+	}
+	used := map[string]bool{}
+	for _, c := range res.Items {
+		used[c.Labels[labelPodIP]] = true
+	}
+	base := subnet.Masked().Addr().As4()
+	size := uint32(1) << (32 - subnet.Bits())
+	h := fnv32(key)
+	for i := uint32(0); i < size; i++ {
+		off := (h + i) % size
+		if off < 2 || off == size-1 { // network, gateway, broadcast
+			continue
+		}
+		n := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+		n += off
+		ip := netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+		if !used[ip.String()] {
+			return ip, nil
+		}
+	}
+	return netip.Addr{}, errors.New("docker: no free address in kgit's network")
+}
+
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+func newUID() string {
+	return strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + strconv.Itoa(os.Getpid())
+}
+
+// ListPods implements backend.Backend, rebuilding each pod from its containers' labels
+// and state; readiness comes from the probes kgit runs.
+func (b *Backend) ListPods(ctx context.Context, selector map[string]string) ([]*backend.Pod, error) {
+	return b.listPods(ctx, selector, true)
+}
+
+func (b *Backend) listPods(ctx context.Context, selector map[string]string, probe bool) ([]*backend.Pod, error) {
+	f := make(client.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy).Add("label", labelPod)
+	for k, v := range selector {
+		f = f.Add("label", k+"="+v)
+	}
+	res, err := b.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("docker: list containers: %w", err)
+	}
+	groups := map[string][]container.Summary{}
+	for _, c := range res.Items {
+		key := c.Labels[backend.LabelNamespace] + "_" + c.Labels[labelPod] + "_" + c.Labels[labelPodUID]
+		groups[key] = append(groups[key], c)
+	}
+	var pods []*backend.Pod
+	for id, cs := range groups {
+		p, err := b.pod(ctx, id, cs, probe)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			pods = append(pods, p)
+		}
+	}
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
+	return pods, nil
+}
+
+// pod rebuilds one pod from its containers.
+func (b *Backend) pod(ctx context.Context, id string, cs []container.Summary, probe bool) (*backend.Pod, error) {
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Labels[labelIndex] < cs[j].Labels[labelIndex] })
+	var spec backend.PodSpec
+	if err := json.Unmarshal([]byte(cs[0].Labels[labelPodSpec]), &spec); err != nil {
+		return nil, fmt.Errorf("docker: container %s has an unreadable pod spec: %w", cs[0].ID[:12], err)
+	}
+	created, _ := time.Parse(time.RFC3339Nano, cs[0].Labels[labelCreated])
+	p := &backend.Pod{ID: id, PodSpec: spec, UID: cs[0].Labels[labelPodUID], Created: created}
+	p.Status.PodIP = cs[0].Labels[labelPodIP]
+	var ids []string
+	byName := map[string]container.Summary{}
+	for _, c := range cs {
+		byName[c.Labels[labelContainer]] = c
+	}
+	for i := range spec.Spec.Containers {
+		c := &spec.Spec.Containers[i]
+		sum, ok := byName[c.Name]
+		if !ok {
+			p.Status.Containers = append(p.Status.Containers, backend.ContainerStatus{Name: c.Name, State: backend.StateWaiting, Reason: "ContainerMissing"})
+			continue
+		}
+		ids = append(ids, sum.ID)
+		ins, err := b.cli.ContainerInspect(ctx, sum.ID, client.ContainerInspectOptions{})
+		if err != nil {
+			if strings.Contains(err.Error(), "No such container") {
+				return nil, nil // removed meanwhile
+			}
+			return nil, fmt.Errorf("docker: inspect %s: %w", sum.ID[:12], err)
+		}
+		cst := containerStatus(c.Name, ins.Container)
+		if probe {
+			b.applyProbes(ctx, p, c, ins.Container, &cst)
+		} else {
+			cst.Ready = cst.State == backend.StateRunning && c.ReadinessProbe == nil && c.StartupProbe == nil
+		}
+		if p.Status.StartTime.IsZero() || cst.StartedAt.Before(p.Status.StartTime) {
+			p.Status.StartTime = cst.StartedAt
+		}
+		p.Status.Containers = append(p.Status.Containers, cst)
+	}
+	p.Status.Phase, p.Status.Ready = backend.PodPhase(spec.Spec.RestartPolicy, p.Status.Containers)
+	if p.Status.Ready {
+		p.Status.ReadySince = b.readySince(p, ids)
+	}
+	return p, nil
+}
+
+// containerStatus reads Docker's state as Kubernetes' container state.
+func containerStatus(name string, c container.InspectResponse) backend.ContainerStatus {
+	st := backend.ContainerStatus{Name: name, RestartCount: int32(c.RestartCount)}
+	s := c.State
+	if s == nil {
+		st.State, st.Reason = backend.StateWaiting, "ContainerCreating"
+		return st
+	}
+	started, _ := time.Parse(time.RFC3339Nano, s.StartedAt)
+	finished, _ := time.Parse(time.RFC3339Nano, s.FinishedAt)
+	st.StartedAt = started
+	term := func() *backend.Termination {
+		t := &backend.Termination{ExitCode: s.ExitCode, Reason: "Completed", StartedAt: started, FinishedAt: finished}
+		if s.OOMKilled {
+			t.Reason = "OOMKilled"
+		} else if s.ExitCode != 0 {
+			t.Reason = "Error"
+		}
+		return t
+	}
+	switch {
+	case s.Running && !s.Restarting:
+		st.State = backend.StateRunning
+		if c.RestartCount > 0 && !finished.IsZero() {
+			st.LastTermination = term()
+		}
+	case s.Restarting:
+		st.State, st.Reason = backend.StateWaiting, "CrashLoopBackOff"
+		st.LastTermination = term()
+		st.Message = fmt.Sprintf("back-off restarting failed container=%s (last exit code %d)", name, s.ExitCode)
+	case string(s.Status) == "created":
+		st.State, st.Reason = backend.StateWaiting, "ContainerCreating"
+	default:
+		t := term()
+		st.State, st.Reason, st.ExitCode, st.FinishedAt, st.LastTermination = backend.StateTerminated, t.Reason, t.ExitCode, finished, t
+		if s.Error != "" {
+			st.Reason, st.Message = "StartError", s.Error
+		}
+	}
+	return st
+}
+
+// DeletePod stops the pod's containers (SIGTERM, the grace period as the stop
+// timeout, then SIGKILL) and removes them.
+func (b *Backend) DeletePod(ctx context.Context, id string, grace time.Duration) error {
+	ns, rest, _ := strings.Cut(id, "_")
+	name, uid, _ := strings.Cut(rest, "_")
+	return b.removePodUID(ctx, ns, name, uid, grace)
+}
+
+func (b *Backend) removePod(ctx context.Context, ns, name string, grace time.Duration) {
+	_ = b.removePodUID(ctx, ns, name, "", grace)
+}
+
+func (b *Backend) removePodUID(ctx context.Context, ns, name, uid string, grace time.Duration) error {
+	f := make(client.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy).
+		Add("label", backend.LabelNamespace+"="+ns).Add("label", labelPod+"="+name)
+	if uid != "" {
+		f = f.Add("label", labelPodUID+"="+uid)
+	}
+	res, err := b.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return fmt.Errorf("docker: list containers of pod %s: %w", name, err)
+	}
+	// The containers that join the first one's network go first.
+	sort.Slice(res.Items, func(i, j int) bool { return res.Items[i].Labels[labelIndex] > res.Items[j].Labels[labelIndex] })
+	secs := int(grace.Seconds())
+	var errs []error
+	for _, c := range res.Items {
+		if _, err := b.cli.ContainerStop(ctx, c.ID, client.ContainerStopOptions{Timeout: &secs}); err != nil && !strings.Contains(err.Error(), "No such container") {
+			errs = append(errs, err)
+		}
+		if _, err := b.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true}); err != nil && !strings.Contains(err.Error(), "No such container") {
+			errs = append(errs, err)
+		}
+		b.mu.Lock()
+		delete(b.probes, c.ID)
+		b.mu.Unlock()
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("docker: delete pod %s: %w", name, errors.Join(errs...))
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/moby/moby/client"
+
+	"kgit.dev/kgit/manifest"
+)
+
+// ensureImage honours imagePullPolicy: Always pulls, IfNotPresent pulls only a missing
+// image, Never only checks. A failure names the image.
+func (b *Backend) ensureImage(ctx context.Context, c *manifest.Container) error {
+	_, inspectErr := b.cli.ImageInspect(ctx, c.Image)
+	present := inspectErr == nil
+	switch c.ImagePullPolicy {
+	case "Never":
+		if !present {
+			return fmt.Errorf("image %q is not present and imagePullPolicy is Never (ErrImageNeverPull)", c.Image)
+		}
+		return nil
+	case "IfNotPresent":
+		if present {
+			return nil
+		}
+	}
+	return b.pull(ctx, c.Image, present)
+}
+
+// pull pulls an image, showing progress; with Always a failed pull of an image that is
+// present is reported and the local copy used, as the kubelet would retry later.
+func (b *Backend) pull(ctx context.Context, image string, present bool) error {
+	if b.log != nil {
+		fmt.Fprintf(b.log, "pulling image %s\n", image)
+	}
+	resp, err := b.cli.ImagePull(ctx, image, client.ImagePullOptions{})
+	if err == nil {
+		for msg, merr := range resp.JSONMessages(ctx) {
+			if merr != nil {
+				err = merr
+				break
+			}
+			if msg.Error != nil {
+				err = fmt.Errorf("%s", msg.Error.Message)
+				break
+			}
+			if b.log != nil && msg.Status != "" && msg.Progress == nil {
+				fmt.Fprintf(b.log, "  %s %s\n", image, strings.TrimSpace(msg.ID+" "+msg.Status))
+			}
+		}
+		resp.Close()
+	}
+	if err != nil {
+		if present {
+			if b.log != nil {
+				fmt.Fprintf(b.log, "warning: pull of %s failed, using the local image: %v\n", image, err)
+			}
+			return nil
+		}
+		return fmt.Errorf("image %q could not be pulled (ErrImagePull): %w", image, err)
+	}
+	return nil
+}

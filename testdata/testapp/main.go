@@ -1,0 +1,69 @@
+// Command testapp is the container that kgit's tests run, on every backend: the process
+// backend runs it as a host binary, the docker backend inside a FROM scratch image.
+//
+//	testapp serve [ADDR]   log a line, then serve HTTP on ADDR (default :8080):
+//	                       /healthz is 200 unless the file $UNHEALTHY exists, /version
+//	                       prints $VERSION; SIGTERM exits 0
+//	testapp sleep          log a line and wait for SIGTERM
+//	testapp ignore-term    log a line and ignore SIGTERM
+//	testapp exit CODE      log a line and exit with CODE
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: testapp serve|sleep|ignore-term|exit")
+		os.Exit(2)
+	}
+	// Signals are set up before the greeting, so that a test that saw the greeting knows
+	// how the program will take SIGTERM.
+	term := make(chan os.Signal, 1)
+	if os.Args[1] == "ignore-term" {
+		signal.Ignore(syscall.SIGTERM)
+	} else {
+		signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
+	}
+	fmt.Printf("hello from %s version %s\n", os.Getenv("POD_NAME"), os.Getenv("VERSION"))
+	switch os.Args[1] {
+	case "serve":
+		addr := ":8080"
+		if len(os.Args) > 2 {
+			addr = os.Args[2]
+		}
+		http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+			if f := os.Getenv("UNHEALTHY"); f != "" {
+				if _, err := os.Stat(f); err == nil {
+					http.Error(w, "unhealthy", http.StatusServiceUnavailable)
+					return
+				}
+			}
+			fmt.Fprintln(w, "ok")
+		})
+		http.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, os.Getenv("VERSION")) })
+		go func() {
+			if err := http.ListenAndServe(addr, nil); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}()
+		<-term
+	case "sleep":
+		<-term
+	case "ignore-term":
+		for {
+			time.Sleep(time.Hour)
+		}
+	case "exit":
+		code, _ := strconv.Atoi(os.Args[2])
+		os.Exit(code)
+	}
+}
