@@ -58,6 +58,8 @@ type Backend struct {
 	log    io.Writer // image pulls report here
 	mu     sync.Mutex
 	probes map[string]*probeState // by container ID: the probe results kgit has seen
+	netMu  sync.Mutex             // one network creation at a time
+	ipMu   sync.Mutex             // one address allocation at a time
 }
 
 // New connects to the engine named by DOCKER_HOST and the usual Docker environment.
@@ -69,6 +71,9 @@ func New(log io.Writer) (*Backend, error) {
 	}
 	return &Backend{cli: cli, host: cli.DaemonHost(), log: log, probes: map[string]*probeState{}}, nil
 }
+
+// Client is the engine client (tests use it to build images and clean up).
+func (b *Backend) Client() *client.Client { return b.cli }
 
 // Name implements backend.Backend.
 func (b *Backend) Name() string { return Name }
@@ -107,6 +112,15 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 	if err != nil {
 		return nil, err
 	}
+	b.ipMu.Lock()
+	ipLocked := true
+	unlockIP := func() {
+		if ipLocked {
+			ipLocked = false
+			b.ipMu.Unlock()
+		}
+	}
+	defer unlockIP()
 	ip, err := b.allocateIP(ctx, spec.Namespace+"/"+spec.Name, subnet)
 	if err != nil {
 		return nil, err
@@ -125,7 +139,7 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 		c := &spec.Spec.Containers[i]
 		cfg, host, err := b.containerConfig(spec, c, fields)
 		if err != nil {
-			b.removePod(ctx, spec.Namespace, spec.Name, 0)
+			_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
 			return nil, err
 		}
 		cfg.Labels[labelPodSpec] = string(specJSON)
@@ -144,22 +158,24 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 		res, err := b.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: containerName(spec.Namespace, spec.Name, c.Name),
 			Config: cfg, HostConfig: host, NetworkingConfig: netcfg})
 		if err != nil {
-			b.removePod(ctx, spec.Namespace, spec.Name, 0)
+			_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
 			if strings.Contains(err.Error(), "Conflict") {
 				return nil, fmt.Errorf("pod %s/%s: %w", spec.Namespace, spec.Name, backend.ErrAlreadyExists)
 			}
 			return nil, fmt.Errorf("docker: create container %s of pod %s: %w", c.Name, spec.Name, err)
 		}
 		if _, err := b.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
-			b.removePod(ctx, spec.Namespace, spec.Name, 0)
+			_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
 			return nil, fmt.Errorf("docker: start container %s of pod %s: %w", c.Name, spec.Name, err)
 		}
 		if first == "" {
 			first = res.ID
+			unlockIP() // the address is taken now: it is in the created container's labels
 		}
 	}
 	pods, err := b.listPods(ctx, map[string]string{backend.LabelNamespace: spec.Namespace, labelPod: spec.Name, labelPodUID: uid}, false)
 	if err != nil || len(pods) == 0 {
+		_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
 		return nil, fmt.Errorf("docker: pod %s vanished after it was created: %v", spec.Name, err)
 	}
 	return pods[0], nil
@@ -178,10 +194,12 @@ func (b *Backend) containerConfig(spec backend.PodSpec, c *manifest.Container, f
 	for _, k := range order {
 		env = append(env, k+"="+vals[k])
 	}
-	labels := map[string]string{labelPod: spec.Name, labelContainer: c.Name}
+	labels := map[string]string{}
 	for k, v := range spec.Labels {
 		labels[k] = v
 	}
+	labels[labelPod], labels[labelContainer] = spec.Name, c.Name
+	labels[backend.LabelManagedBy], labels[backend.LabelNamespace] = backend.ManagedBy, spec.Namespace
 	grace := int(*spec.Spec.TerminationGracePeriodSeconds)
 	cfg := &container.Config{Image: c.Image, Env: env, WorkingDir: c.WorkingDir, Labels: labels, StopTimeout: &grace,
 		ExposedPorts: network.PortSet{}}
@@ -236,6 +254,8 @@ func restartPolicy(p string) container.RestartPolicy {
 
 // network returns kgit's network, creating it with its subnet on first use.
 func (b *Backend) network(ctx context.Context) (string, netip.Prefix, error) {
+	b.netMu.Lock()
+	defer b.netMu.Unlock()
 	res, err := b.cli.NetworkInspect(ctx, NetworkName, client.NetworkInspectOptions{})
 	if err != nil {
 		subnet := os.Getenv("KGIT_DOCKER_SUBNET")
@@ -246,14 +266,15 @@ func (b *Backend) network(ctx context.Context) (string, netip.Prefix, error) {
 		if perr != nil {
 			return "", netip.Prefix{}, fmt.Errorf("docker: KGIT_DOCKER_SUBNET %q: %w", subnet, perr)
 		}
-		_, err = b.cli.NetworkCreate(ctx, NetworkName, client.NetworkCreateOptions{Driver: "bridge",
+		_, cerr := b.cli.NetworkCreate(ctx, NetworkName, client.NetworkCreateOptions{Driver: "bridge",
 			Labels: map[string]string{backend.LabelManagedBy: backend.ManagedBy},
 			IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: prefix}}}})
-		if err != nil && !strings.Contains(err.Error(), "already exists") {
-			return "", netip.Prefix{}, fmt.Errorf("docker: create network %s: %w", NetworkName, err)
-		}
+		// Another kgit (or another goroutine) may have created it meanwhile: look again.
 		if res, err = b.cli.NetworkInspect(ctx, NetworkName, client.NetworkInspectOptions{}); err != nil {
-			return "", netip.Prefix{}, fmt.Errorf("docker: network %s: %w", NetworkName, err)
+			if cerr == nil {
+				cerr = err
+			}
+			return "", netip.Prefix{}, fmt.Errorf("docker: create network %s (subnet %s; set KGIT_DOCKER_SUBNET for another): %w", NetworkName, prefix, cerr)
 		}
 	}
 	n := res.Network
@@ -435,10 +456,6 @@ func (b *Backend) DeletePod(ctx context.Context, id string, grace time.Duration)
 	ns, rest, _ := strings.Cut(id, "_")
 	name, uid, _ := strings.Cut(rest, "_")
 	return b.removePodUID(ctx, ns, name, uid, grace)
-}
-
-func (b *Backend) removePod(ctx context.Context, ns, name string, grace time.Duration) {
-	_ = b.removePodUID(ctx, ns, name, "", grace)
 }
 
 func (b *Backend) removePodUID(ctx context.Context, ns, name, uid string, grace time.Duration) error {

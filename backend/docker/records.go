@@ -22,7 +22,9 @@ import (
 // creates the next generation and removes the older ones; a reader takes the newest, so
 // a crash between the two steps loses nothing.
 const (
-	labelRecord     = "kgit.dev/record"
+	// RecordLabel marks a record's volumes.
+	RecordLabel     = "kgit.dev/record"
+	labelRecord     = RecordLabel
 	labelKind       = "kgit.dev/record-kind"
 	labelName       = "kgit.dev/record-name"
 	labelGeneration = "kgit.dev/record-generation"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -38,8 +39,14 @@ func Supervise(root, id string) error {
 	}
 	s.write()
 
+	// The supervisor records itself too: the CLI that started it may die before it does.
+	if self, err := identify(os.Getpid()); err == nil {
+		_ = writeJSON(filepath.Join(dir, "supervisor.json"), self)
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	orphaned := make(chan struct{})
+	go watchFolder(dir, orphaned)
 	var wg sync.WaitGroup
 	for i := range pf.Spec.Containers {
 		wg.Add(1)
@@ -51,10 +58,25 @@ func Supervise(root, id string) error {
 	case <-sigs:
 		s.shutdown()
 		<-done
+	case <-orphaned: // the pod was removed without us: nothing of it may keep running
+		s.shutdown()
+		<-done
+		return nil
 	case <-done: // every container finished and will not restart
 	}
 	s.update(func(st *statusFile) { st.Done = true })
 	return nil
+}
+
+// watchFolder closes orphaned when the pod's folder is gone.
+func watchFolder(dir string, orphaned chan struct{}) {
+	for {
+		time.Sleep(time.Second)
+		if _, err := os.Stat(filepath.Join(dir, "pod.json")); errors.Is(err, fs.ErrNotExist) {
+			close(orphaned)
+			return
+		}
+	}
 }
 
 type supervisor struct {

@@ -45,7 +45,9 @@ func TestCrashRecovery(t *testing.T) {
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		if code, errs := e.kgit("sync", "--ref", want, "--timeout", "60s"); code != 0 {
-			t.Fatalf("kill after %dms: the next sync failed: exit %d\n%s", d, code, errs)
+			locks, _ := os.ReadFile("/proc/locks")
+			out, _ := exec.Command("sh", "-c", "ls -l /proc/[0-9]*/fd 2>/dev/null | grep -B30 'locks/roll.lock' | grep -E '^/proc|roll.lock'").CombinedOutput()
+			t.Fatalf("kill after %dms: the next sync failed: exit %d\n%s\n/proc/locks:\n%s\nholders:\n%s", d, code, errs, locks, out)
 		}
 		e.checkExactly(t, fmt.Sprintf("kill after %dms", d), want, 10)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/docker"
 	"kgit.dev/kgit/backend/process"
 	"kgit.dev/kgit/manifest"
 )
@@ -33,7 +34,7 @@ func (g *globals) register(root *cobra.Command) {
 	f.StringVar(&g.ref, "ref", "", "branch, tag or commit (default: the checked-out branch, or the remote's HEAD)")
 	f.StringVar(&g.path, "path", "", "folder inside the repository that holds the manifests (default: the root)")
 	f.StringVar(&g.app, "app", "", "app name (default: derived from the repository and path)")
-	f.StringVar(&g.backendName, "backend", "", "backend that runs the pods: process (default: $KGIT_BACKEND or process)")
+	f.StringVar(&g.backendName, "backend", "", "backend that runs the pods: process or docker (default: $KGIT_BACKEND or process)")
 	f.StringVar(&g.stateDir, "state-dir", "", "state directory for the journal and the git cache (default: $KGIT_STATE_DIR or $XDG_STATE_HOME/kgit)")
 }
 
@@ -79,8 +80,14 @@ func (g *globals) backend(ctx context.Context) (backend.Backend, error) {
 			return nil, fmt.Errorf("process: cannot find kgit's own binary: %w", err)
 		}
 		b = process.New(process.DefaultRoot(), exe)
+	case docker.Name:
+		d, err := docker.New(g.stderr)
+		if err != nil {
+			return nil, err
+		}
+		b = d
 	default:
-		return nil, invalid("--backend %q: unknown backend (available: process)", name)
+		return nil, invalid("--backend %q: unknown backend (available: process, docker)", name)
 	}
 	if err := b.Available(ctx); err != nil {
 		return nil, err

@@ -1,0 +1,106 @@
+// Package dockertest helps tests use the docker engine of the machine: it skips or fails
+// (KGIT_REQUIRE_DOCKER=1) without one, builds the test app's images, and cleans up.
+package dockertest
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"testing"
+
+	"github.com/moby/moby/client"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/backendtest"
+	"kgit.dev/kgit/backend/docker"
+)
+
+// Engine returns a docker backend on the engine of this machine. Without an engine the
+// test is skipped, unless KGIT_REQUIRE_DOCKER=1 (set by .ci/run), which fails it.
+func Engine(t testing.TB) *docker.Backend {
+	t.Helper()
+	b, err := docker.New(io.Discard)
+	if err == nil {
+		err = b.Available(context.Background())
+	}
+	if err != nil {
+		if os.Getenv("KGIT_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("KGIT_REQUIRE_DOCKER=1 but %v", err)
+		}
+		t.Skipf("no docker engine: %v", err)
+	}
+	return b
+}
+
+// BuildTestImages builds the test app into FROM scratch images tagged
+// kgit-test/app:VERSION for each version (no registry is needed), and removes them when
+// the test ends.
+func BuildTestImages(t testing.TB, b *docker.Backend, versions ...string) {
+	t.Helper()
+	bin, err := os.ReadFile(backendtest.BuildTestApp(t, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, v := range versions {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		dockerfile := fmt.Sprintf("FROM scratch\nCOPY testapp /testapp\nENV VERSION=%s\nENTRYPOINT [\"/testapp\"]\nCMD [\"serve\"]\n", v)
+		for name, data := range map[string][]byte{"Dockerfile": []byte(dockerfile), "testapp": bin} {
+			if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(data))}); err != nil {
+				t.Fatal(err)
+			}
+			tw.Write(data)
+		}
+		tw.Close()
+		tag := "kgit-test/app:" + v
+		res, err := b.Client().ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true})
+		if err != nil {
+			t.Fatalf("build %s: %v", tag, err)
+		}
+		dec := json.NewDecoder(res.Body)
+		for {
+			var msg struct {
+				Error string `json:"error"`
+			}
+			if err := dec.Decode(&msg); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatalf("build %s: %v", tag, err)
+			}
+			if msg.Error != "" {
+				t.Fatalf("build %s: %s", tag, msg.Error)
+			}
+		}
+		res.Body.Close()
+		t.Cleanup(func() {
+			_, _ = b.Client().ImageRemove(context.Background(), tag, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+		})
+	}
+}
+
+// CleanupEngine removes, when the test ends, every container and volume a test made
+// with kgit's labels and kgit's network, whether the test passed or not.
+func CleanupEngine(t testing.TB, b *docker.Backend) {
+	t.Cleanup(func() {
+		ctx := context.Background()
+		f := make(client.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy)
+		if res, err := b.Client().ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f}); err == nil {
+			for _, c := range res.Items {
+				_, _ = b.Client().ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+			}
+		}
+		for _, label := range []string{docker.RecordLabel, backend.LabelManagedBy + "=" + backend.ManagedBy} {
+			if res, err := b.Client().VolumeList(ctx, client.VolumeListOptions{Filters: make(client.Filters).Add("label", label)}); err == nil {
+				for _, v := range res.Items {
+					_, _ = b.Client().VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+				}
+			}
+		}
+		_, _ = b.Client().NetworkRemove(ctx, docker.NetworkName, client.NetworkRemoveOptions{})
+	})
+}

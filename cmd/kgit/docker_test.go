@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/docker/dockertest"
+	"kgit.dev/kgit/cmd/kgit/cli"
+)
+
+// TestDockerEndToEnd drives the docker backend through the CLI on the real engine: a
+// sync, a rolling update gated on an HTTP readiness probe, logs, an image that cannot
+// be found (the old pods stay up), the lock on the engine, and down.
+func TestDockerEndToEnd(t *testing.T) {
+	b := dockertest.Engine(t)
+	dockertest.CleanupEngine(t, b)
+	dockertest.BuildTestImages(t, b, "v1", "v2")
+	e := newRolloutEnvB(t)
+	t.Setenv("KGIT_BACKEND", "docker")
+	write := func(image, policy string) {
+		y := fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  progressDeadlineSeconds: 20
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: main
+        image: %s
+        imagePullPolicy: %s
+        args: [serve]
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe:
+          httpGet: {path: /healthz, port: http}
+          periodSeconds: 1
+`, image, policy)
+		if err := os.WriteFile(filepath.Join(e.repo, "web.yaml"), []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.git("add", "web.yaml")
+		e.git("commit", "-qm", image)
+	}
+	images := func() map[string]int {
+		pods, err := b.ListPods(context.Background(), map[string]string{backend.LabelApp: "roll"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int{}
+		for _, p := range pods {
+			if p.Status.Ready {
+				out[p.Spec.Containers[0].Image]++
+			}
+		}
+		return out
+	}
+
+	write("kgit-test/app:v1", "IfNotPresent")
+	if code, errs := e.kgit("sync"); code != 0 {
+		t.Fatalf("sync v1: exit %d\n%s", code, errs)
+	}
+	if got := images(); got["kgit-test/app:v1"] != 3 {
+		t.Fatalf("ready pods after sync v1: %v", got)
+	}
+	write("kgit-test/app:v2", "IfNotPresent")
+	if code, errs := e.kgit("sync"); code != 0 {
+		t.Fatalf("sync v2: exit %d\n%s", code, errs)
+	}
+	if got := images(); got["kgit-test/app:v2"] != 3 || len(got) != 1 {
+		t.Fatalf("ready pods after the rolling update: %v", got)
+	}
+	pods, _ := b.ListPods(context.Background(), map[string]string{backend.LabelApp: "roll"})
+	var out strings.Builder
+	code := runCLI(&out, "logs", pods[0].Name, "--app", "roll")
+	if code != 0 || !strings.Contains(out.String(), "hello from "+pods[0].Name+" version v2") {
+		t.Errorf("logs: exit %d: %q", code, out.String())
+	}
+
+	// An image that is not there fails the sync, naming it; the running version stays.
+	write("kgit-test/app:v404", "Never")
+	code, errs := e.kgit("sync", "--timeout", "60s")
+	if code == 0 || !strings.Contains(errs, `image "kgit-test/app:v404" is not present`) {
+		t.Errorf("sync of a missing image: exit %d, want a failure naming the image:\n%s", code, errs)
+	}
+	if got := images(); got["kgit-test/app:v2"] != 3 {
+		t.Errorf("ready pods after the failed sync: %v, want the 3 v2 pods kept", got)
+	}
+
+	// The lock lives on the engine: a holder from "another machine" keeps kgit out.
+	release, err := b.Lock(context.Background(), "roll", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, errs := e.kgit("sync"); code != 5 || !strings.Contains(errs, "holds the lock") {
+		t.Errorf("sync while the engine lock is held: exit %d, want 5\n%s", code, errs)
+	}
+	release()
+
+	if code, errs := e.kgit("down"); code != 0 {
+		t.Fatalf("down: exit %d\n%s", code, errs)
+	}
+	if got := images(); len(got) != 0 {
+		t.Errorf("pods left after down: %v", got)
+	}
+}
+
+func runCLI(out *strings.Builder, args ...string) int {
+	var errb strings.Builder
+	return cli.Main(args, out, &errb)
+}
