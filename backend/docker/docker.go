@@ -59,7 +59,8 @@ type Backend struct {
 	mu     sync.Mutex
 	probes map[string]*probeState // by container ID: the probe results kgit has seen
 	netMu  sync.Mutex             // one network creation at a time
-	ipMu   sync.Mutex             // one address allocation at a time
+	ipMu   sync.Mutex
+	taken  map[string]bool // addresses handed out to pods still being created
 }
 
 // New connects to the engine named by DOCKER_HOST and the usual Docker environment.
@@ -112,19 +113,11 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 	if err != nil {
 		return nil, err
 	}
-	b.ipMu.Lock()
-	ipLocked := true
-	unlockIP := func() {
-		if ipLocked {
-			ipLocked = false
-			b.ipMu.Unlock()
-		}
-	}
-	defer unlockIP()
 	ip, err := b.allocateIP(ctx, spec.Namespace+"/"+spec.Name, subnet)
 	if err != nil {
 		return nil, err
 	}
+	defer b.release(ip)
 	uid := newUID()
 	specJSON, err := json.Marshal(spec)
 	if err != nil {
@@ -170,7 +163,6 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 		}
 		if first == "" {
 			first = res.ID
-			unlockIP() // the address is taken now: it is in the created container's labels
 		}
 	}
 	pods, err := b.listPods(ctx, map[string]string{backend.LabelNamespace: spec.Namespace, labelPod: spec.Name, labelPodUID: uid}, false)
@@ -284,12 +276,18 @@ func (b *Backend) network(ctx context.Context) (string, netip.Prefix, error) {
 	return n.ID, n.IPAM.Config[0].Subnet, nil
 }
 
-// allocateIP picks a free address in the subnet, starting from a hash of the pod's name.
+// allocateIP picks a free address in the subnet, starting from a hash of the pod's name:
+// free means in no container's labels and not handed to a pod this kgit is creating.
 func (b *Backend) allocateIP(ctx context.Context, key string, subnet netip.Prefix) (netip.Addr, error) {
 	res, err := b.cli.ContainerList(ctx, client.ContainerListOptions{All: true,
 		Filters: make(client.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy)})
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("docker: list containers: %w", err)
+	}
+	b.ipMu.Lock()
+	defer b.ipMu.Unlock()
+	if b.taken == nil {
+		b.taken = map[string]bool{}
 	}
 	used := map[string]bool{}
 	for _, c := range res.Items {
@@ -306,11 +304,20 @@ func (b *Backend) allocateIP(ctx context.Context, key string, subnet netip.Prefi
 		n := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
 		n += off
 		ip := netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
-		if !used[ip.String()] {
+		if !used[ip.String()] && !b.taken[ip.String()] {
+			b.taken[ip.String()] = true
 			return ip, nil
 		}
 	}
 	return netip.Addr{}, errors.New("docker: no free address in kgit's network")
+}
+
+// release forgets an address handed out to a pod being created: from then on the
+// pod's container labels hold it, or the pod was not created.
+func (b *Backend) release(ip netip.Addr) {
+	b.ipMu.Lock()
+	delete(b.taken, ip.String())
+	b.ipMu.Unlock()
 }
 
 func fnv32(s string) uint32 {

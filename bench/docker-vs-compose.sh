@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Measures kgit's docker backend against docker compose on the same engine, in one run:
+#   1. from nothing to 30 running containers of one image;
+#   2. a rolling update of those 30 to a new image version.
+# compose: `docker-compose up -d --scale web=30` (it returns once the containers are
+# started; it has no readiness gate), then the same command with the new image (which
+# recreates every container at once). kgit: `kgit sync --backend docker` of a Deployment
+# of 30 replicas without probes (ready = running), then of the new image with
+# maxSurge/maxUnavailable 25%, which keeps 23 of 30 available all along.
+# Usage: bench/docker-vs-compose.sh [RUNS]   (median of RUNS, default 3)
+set -euo pipefail
+runs=${1:-3}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+export KGIT_STATE_DIR=$work/state KGIT_BACKEND=docker
+cleanup() {
+  (cd "$work/compose" 2>/dev/null && docker-compose -p kgitbench down -t 1 >/dev/null 2>&1) || true
+  "$work/kgit" down --repo "$work/repo" --app bench >/dev/null 2>&1 || true
+  docker rmi -f kgit-bench/app:v1 kgit-bench/app:v2 >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "building kgit and the test image (FROM scratch, static test app)..." >&2
+(cd "$root" && go build -o "$work/kgit" ./cmd/kgit && CGO_ENABLED=0 go build -o "$work/img/testapp" ./testdata/testapp)
+for v in v1 v2; do
+  printf 'FROM scratch\nCOPY testapp /testapp\nENV VERSION=%s\nENTRYPOINT ["/testapp"]\nCMD ["sleep"]\n' $v > "$work/img/Dockerfile"
+  docker build -q -t kgit-bench/app:$v "$work/img" >/dev/null
+done
+
+mkdir -p "$work/repo" "$work/compose"
+git -C "$work/repo" init -q -b main
+manifest() {
+  cat > "$work/repo/web.yaml" <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 30
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - {name: main, image: kgit-bench/app:$1, args: [sleep]}
+YAML
+  git -C "$work/repo" add web.yaml && git -C "$work/repo" -c user.name=b -c user.email=b@b commit -qm "$1"
+  git -C "$work/repo" tag -f "$1" >/dev/null
+}
+manifest v1; manifest v2
+compose() {
+  printf 'services:\n  web:\n    image: kgit-bench/app:%s\n    command: [sleep]\n    stop_grace_period: 2s\n' "$1" > "$work/compose/docker-compose.yml"
+}
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+for i in $(seq "$runs"); do
+  t0=$(now); "$work/kgit" sync --repo "$work/repo" --app bench --ref v1 2>/dev/null; t1=$(now)
+  "$work/kgit" sync --repo "$work/repo" --app bench --ref v2 2>/dev/null; t2=$(now)
+  "$work/kgit" down --repo "$work/repo" --app bench 2>/dev/null
+  echo "kgit_up $(echo "$t1 - $t0" | bc)" >> "$work/times"
+  echo "kgit_roll $(echo "$t2 - $t1" | bc)" >> "$work/times"
+
+  cd "$work/compose"
+  compose v1; t0=$(now); docker-compose -p kgitbench up -d --scale web=30 >/dev/null 2>&1; t1=$(now)
+  compose v2; docker-compose -p kgitbench up -d --scale web=30 >/dev/null 2>&1; t2=$(now)
+  docker-compose -p kgitbench down -t 1 >/dev/null 2>&1 || true
+  cd - >/dev/null
+  echo "compose_up $(echo "$t1 - $t0" | bc)" >> "$work/times"
+  echo "compose_roll $(echo "$t2 - $t1" | bc)" >> "$work/times"
+done
+for k in kgit_up compose_up kgit_roll compose_roll; do
+  printf '%-13s median of %d: %6.2f s\n' "$k" "$runs" "$(grep "^$k " "$work/times" | cut -d' ' -f2 | median)"
+done
