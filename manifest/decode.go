@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -186,15 +187,11 @@ func decodeDocument(file string, doc *yaml.Node) (*Object, ErrorList) {
 	if w.shapeErr {
 		return nil, w.errs
 	}
-	var generic any
-	if err := root.Decode(&generic); err != nil {
+	var raw bytes.Buffer
+	if err := writeJSON(&raw, root); err != nil {
 		return nil, ErrorList{obj.errorf("", nil, "%v", err)}
 	}
-	raw, err := json.Marshal(generic)
-	if err != nil {
-		return nil, ErrorList{obj.errorf("", nil, "%v", err)}
-	}
-	if err := json.Unmarshal(raw, target); err != nil {
+	if err := json.Unmarshal(raw.Bytes(), target); err != nil {
 		return nil, ErrorList{obj.errorf("", nil, "%v", err)}
 	}
 	obj.Obj = target
@@ -331,8 +328,19 @@ func (w *walker) walkStruct(n *yaml.Node, t reflect.Type, path string, depth int
 	}
 }
 
+var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type
+
 // jsonFields maps JSON names to field types, flattening inline structs.
 func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string]reflect.Type)
+	}
+	f := structFields(t)
+	fieldCache.Store(t, f)
+	return f
+}
+
+func structFields(t reflect.Type) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -342,7 +350,7 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 			continue
 		}
 		if f.Anonymous && name == "" {
-			for k, v := range jsonFields(f.Type) {
+			for k, v := range structFields(f.Type) {
 				out[k] = v
 			}
 			continue
@@ -414,4 +422,69 @@ func nodeKind(n *yaml.Node) string {
 		return "boolean " + v
 	}
 	return v
+}
+
+// writeJSON writes a YAML node tree as JSON, resolving scalars by their YAML tag and
+// following aliases (their expansion is bounded by MaxNodes). It is the only conversion
+// between the two: the typed decode reads this JSON.
+func writeJSON(b *bytes.Buffer, n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			b.WriteString("null")
+			return nil
+		}
+		return writeJSON(b, n.Content[0])
+	case yaml.AliasNode:
+		return writeJSON(b, n.Alias)
+	case yaml.MappingNode:
+		b.WriteByte('{')
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			k, _ := json.Marshal(n.Content[i].Value)
+			b.Write(k)
+			b.WriteByte(':')
+			if err := writeJSON(b, n.Content[i+1]); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+	case yaml.SequenceNode:
+		b.WriteByte('[')
+		for i, c := range n.Content {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := writeJSON(b, c); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+	case yaml.ScalarNode:
+		return writeScalar(b, n)
+	}
+	return nil
+}
+
+func writeScalar(b *bytes.Buffer, n *yaml.Node) error {
+	switch n.ShortTag() {
+	case "!!null":
+		b.WriteString("null")
+	case "!!bool", "!!int", "!!float":
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return err
+		}
+		out, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("line %d: %v", n.Line, err)
+		}
+		b.Write(out)
+	default:
+		out, _ := json.Marshal(n.Value)
+		b.Write(out)
+	}
+	return nil
 }

@@ -33,6 +33,8 @@ type Harness struct {
 	RunsProcesses bool
 	// Timeout bounds each wait (default 30 s).
 	Timeout time.Duration
+	// App names the suite's app (default: a random one).
+	App string
 }
 
 // BuildTestApp builds the static test program into dir and returns its path.
@@ -55,7 +57,10 @@ func Run(t *testing.T, h Harness) {
 	if h.Timeout == 0 {
 		h.Timeout = 30 * time.Second
 	}
-	s := &suite{h: h, b: h.New(t), app: fmt.Sprintf("conf-%d", rand.IntN(1e9))}
+	if h.App == "" {
+		h.App = fmt.Sprintf("conf-%d", rand.IntN(1e9))
+	}
+	s := &suite{h: h, b: h.New(t), app: h.App}
 	t.Cleanup(func() { s.cleanup() })
 	t.Run("CreateListDelete", s.createListDelete)
 	t.Run("Records", s.records)

@@ -15,8 +15,8 @@ import (
 
 func TestConformance(t *testing.T) {
 	b := dockertest.Engine(t)
-	dockertest.CleanupEngine(t, b)
-	dockertest.BuildTestImages(t, b, "v1")
+	dockertest.CleanupEngine(t, b, "kgit-conformance")
+	repo := dockertest.BuildTestImages(t, b, "v1")
 	backendtest.Run(t, backendtest.Harness{
 		New: func(t *testing.T) backend.Backend {
 			nb, err := docker.New(io.Discard)
@@ -26,10 +26,11 @@ func TestConformance(t *testing.T) {
 			return nb
 		},
 		Container: func(args ...string) manifest.Container {
-			return manifest.Container{Image: "kgit-test/app:v1", Args: args}
+			return manifest.Container{Image: repo + ":v1", Args: args}
 		},
 		RunsProcesses: true,
 		Timeout:       60 * 1e9,
+		App:           "kgit-conformance",
 	})
 }
 

@@ -18,8 +18,8 @@ import (
 // be found (the old pods stay up), the lock on the engine, and down.
 func TestDockerEndToEnd(t *testing.T) {
 	b := dockertest.Engine(t)
-	dockertest.CleanupEngine(t, b)
-	dockertest.BuildTestImages(t, b, "v1", "v2")
+	dockertest.CleanupEngine(t, b, "roll")
+	repo := dockertest.BuildTestImages(t, b, "v1", "v2")
 	e := newRolloutEnvB(t)
 	t.Setenv("KGIT_BACKEND", "docker")
 	write := func(image, policy string) {
@@ -64,18 +64,18 @@ spec:
 		return out
 	}
 
-	write("kgit-test/app:v1", "IfNotPresent")
+	write(repo+":v1", "IfNotPresent")
 	if code, errs := e.kgit("sync"); code != 0 {
 		t.Fatalf("sync v1: exit %d\n%s", code, errs)
 	}
-	if got := images(); got["kgit-test/app:v1"] != 3 {
+	if got := images(); got[repo+":v1"] != 3 {
 		t.Fatalf("ready pods after sync v1: %v", got)
 	}
-	write("kgit-test/app:v2", "IfNotPresent")
+	write(repo+":v2", "IfNotPresent")
 	if code, errs := e.kgit("sync"); code != 0 {
 		t.Fatalf("sync v2: exit %d\n%s", code, errs)
 	}
-	if got := images(); got["kgit-test/app:v2"] != 3 || len(got) != 1 {
+	if got := images(); got[repo+":v2"] != 3 || len(got) != 1 {
 		t.Fatalf("ready pods after the rolling update: %v", got)
 	}
 	pods, _ := b.ListPods(context.Background(), map[string]string{backend.LabelApp: "roll"})
@@ -86,12 +86,12 @@ spec:
 	}
 
 	// An image that is not there fails the sync, naming it; the running version stays.
-	write("kgit-test/app:v404", "Never")
+	write(repo+":v404", "Never")
 	code, errs := e.kgit("sync", "--timeout", "60s")
-	if code == 0 || !strings.Contains(errs, `image "kgit-test/app:v404" is not present`) {
+	if code == 0 || !strings.Contains(errs, `image "`+repo+`:v404" is not present`) {
 		t.Errorf("sync of a missing image: exit %d, want a failure naming the image:\n%s", code, errs)
 	}
-	if got := images(); got["kgit-test/app:v2"] != 3 {
+	if got := images(); got[repo+":v2"] != 3 {
 		t.Errorf("ready pods after the failed sync: %v, want the 3 v2 pods kept", got)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"testing"
 
@@ -36,16 +37,18 @@ func Engine(t testing.TB) *docker.Backend {
 	return b
 }
 
-// BuildTestImages builds the test app into FROM scratch images tagged
-// kgit-test/app:VERSION for each version (no registry is needed), and removes them when
-// the test ends.
-func BuildTestImages(t testing.TB, b *docker.Backend, versions ...string) {
+// BuildTestImages builds the test app into FROM scratch images tagged REPO:VERSION for
+// each version (no registry is needed), and removes them when the test ends. REPO is
+// returned: it is unique to the test, so tests of several packages running at once on
+// one engine never remove each other's images.
+func BuildTestImages(t testing.TB, b *docker.Backend, versions ...string) string {
 	t.Helper()
 	bin, err := os.ReadFile(backendtest.BuildTestApp(t, t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	repo := fmt.Sprintf("kgit-test-%d/app", rand.Int64())
 	for _, v := range versions {
 		var buf bytes.Buffer
 		tw := tar.NewWriter(&buf)
@@ -57,7 +60,7 @@ func BuildTestImages(t testing.TB, b *docker.Backend, versions ...string) {
 			tw.Write(data)
 		}
 		tw.Close()
-		tag := "kgit-test/app:" + v
+		tag := repo + ":" + v
 		res, err := b.Client().ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true})
 		if err != nil {
 			t.Fatalf("build %s: %v", tag, err)
@@ -81,26 +84,30 @@ func BuildTestImages(t testing.TB, b *docker.Backend, versions ...string) {
 			_, _ = b.Client().ImageRemove(context.Background(), tag, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 		})
 	}
+	return repo
 }
 
-// CleanupEngine removes, when the test ends, every container and volume a test made
-// with kgit's labels and kgit's network, whether the test passed or not.
-func CleanupEngine(t testing.TB, b *docker.Backend) {
+// CleanupEngine removes, when the test ends, whether it passed or not, every container
+// and volume of the given apps, and kgit's network when nothing else uses it. Other apps
+// on the engine are left alone.
+func CleanupEngine(t testing.TB, b *docker.Backend, apps ...string) {
 	t.Cleanup(func() {
 		ctx := context.Background()
-		f := make(client.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy)
-		if res, err := b.Client().ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f}); err == nil {
-			for _, c := range res.Items {
-				_, _ = b.Client().ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+		for _, app := range apps {
+			f := make(client.Filters).Add("label", backend.LabelApp+"="+app)
+			if res, err := b.Client().ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f}); err == nil {
+				for _, c := range res.Items {
+					_, _ = b.Client().ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+				}
 			}
-		}
-		for _, label := range []string{docker.RecordLabel, backend.LabelManagedBy + "=" + backend.ManagedBy} {
-			if res, err := b.Client().VolumeList(ctx, client.VolumeListOptions{Filters: make(client.Filters).Add("label", label)}); err == nil {
-				for _, v := range res.Items {
-					_, _ = b.Client().VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+			for _, vf := range []client.Filters{f, make(client.Filters).Add("name", "kgit-lock-"+app)} {
+				if res, err := b.Client().VolumeList(ctx, client.VolumeListOptions{Filters: vf}); err == nil {
+					for _, v := range res.Items {
+						_, _ = b.Client().VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+					}
 				}
 			}
 		}
-		_, _ = b.Client().NetworkRemove(ctx, docker.NetworkName, client.NetworkRemoveOptions{})
+		_, _ = b.Client().NetworkRemove(ctx, docker.NetworkName, client.NetworkRemoveOptions{}) // fails while in use
 	})
 }
