@@ -157,6 +157,13 @@ type Backend interface {
 	Lock(ctx context.Context, app string, wait time.Duration) (release func(), err error)
 }
 
+// Isolated is implemented by backends whose pods are isolated from the host (their own
+// network, processes, files): kgit refuses host access there (hostNetwork, hostPID,
+// hostIPC, privileged, added capabilities, hostPath volumes) unless the user allows it.
+type Isolated interface {
+	Isolated() bool
+}
+
 // ErrNotFound is returned for a pod or record that does not exist.
 var ErrNotFound = errors.New("not found")
 

@@ -76,6 +76,10 @@ func New(log io.Writer) (*Backend, error) {
 // Client is the engine client (tests use it to build images and clean up).
 func (b *Backend) Client() *client.Client { return b.cli }
 
+// Isolated implements backend.Isolated: containers are apart from the host unless a
+// manifest asks for host access and the user allowed it.
+func (b *Backend) Isolated() bool { return true }
+
 // Name implements backend.Backend.
 func (b *Backend) Name() string { return Name }
 
@@ -91,10 +95,10 @@ func (b *Backend) Available(ctx context.Context) error {
 
 // Unhonoured lists the pod fields the docker backend accepts but ignores.
 func (b *Backend) Unhonoured() []string {
-	return []string{"nodeSelector", "tolerations", "affinity", "nodeName", "hostNetwork", "hostPID", "hostIPC",
-		"securityContext", "volumes", "dnsPolicy", "dnsConfig", "hostAliases", "imagePullSecrets",
+	return []string{"nodeSelector", "tolerations", "affinity", "nodeName",
+		"securityContext", "dnsPolicy", "dnsConfig", "hostAliases", "imagePullSecrets",
 		"priorityClassName", "runtimeClassName", "topologySpreadConstraints",
-		"containers[].resources", "containers[].securityContext", "containers[].volumeMounts",
+		"containers[].resources", "containers[].securityContext",
 		"containers[].lifecycle", "containers[].envFrom", "containers[].readinessProbe.grpc",
 		"containers[].livenessProbe.grpc", "containers[].startupProbe.grpc", "initContainers"}
 }
@@ -109,15 +113,19 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 			return nil, fmt.Errorf("pod %s: %w", spec.Name, err)
 		}
 	}
-	netID, subnet, err := b.network(ctx)
-	if err != nil {
-		return nil, err
+	var netID string
+	ip := netip.MustParseAddr("127.0.0.1") // a hostNetwork pod has the host's address
+	if !spec.Spec.HostNetwork {
+		var subnet netip.Prefix
+		var err error
+		if netID, subnet, err = b.network(ctx); err != nil {
+			return nil, err
+		}
+		if ip, err = b.allocateIP(ctx, spec.Namespace+"/"+spec.Name, subnet); err != nil {
+			return nil, err
+		}
+		defer b.release(ip)
 	}
-	ip, err := b.allocateIP(ctx, spec.Namespace+"/"+spec.Name, subnet)
-	if err != nil {
-		return nil, err
-	}
-	defer b.release(ip)
 	uid := newUID()
 	specJSON, err := json.Marshal(spec)
 	if err != nil {
@@ -141,11 +149,14 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 		cfg.Labels[labelCreated] = created.Format(time.RFC3339Nano)
 		cfg.Labels[labelIndex] = strconv.Itoa(i)
 		var netcfg *network.NetworkingConfig
-		if first == "" {
+		switch {
+		case spec.Spec.HostNetwork:
+			host.NetworkMode = "host"
+		case first == "":
 			netcfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 				NetworkName: {NetworkID: netID, IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ip}}}}
 			host.NetworkMode = container.NetworkMode(NetworkName)
-		} else {
+		default:
 			host.NetworkMode = container.NetworkMode("container:" + first)
 		}
 		res, err := b.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: containerName(spec.Namespace, spec.Name, c.Name),
@@ -205,6 +216,7 @@ func (b *Backend) containerConfig(spec backend.PodSpec, c *manifest.Container, f
 		cfg.Cmd = manifest.ExpandAll(c.Args, vals)
 	}
 	host := &container.HostConfig{RestartPolicy: restartPolicy(spec.Spec.RestartPolicy), PortBindings: network.PortMap{}}
+	hostAccess(&spec.Spec, c, host)
 	loopback := netip.MustParseAddr("127.0.0.1")
 	publish := func(port int, proto string, hostIP netip.Addr, hostPort string) error {
 		p, err := network.ParsePort(fmt.Sprintf("%d/%s", port, strings.ToLower(proto)))
@@ -232,6 +244,32 @@ func (b *Backend) containerConfig(spec backend.PodSpec, c *manifest.Container, f
 		}
 	}
 	return cfg, host, nil
+}
+
+// hostAccess grants what the manifest asks of the host. kgit's CLI refuses such a
+// manifest on this backend unless the user passed --allow-host-access.
+func hostAccess(spec *manifest.PodSpec, c *manifest.Container, host *container.HostConfig) {
+	if spec.HostPID {
+		host.PidMode = "host"
+	}
+	if spec.HostIPC {
+		host.IpcMode = container.IPCModeHost
+	}
+	sc := manifest.ContainerSecurity(c)
+	host.Privileged, host.CapAdd = sc.Privileged, sc.Add
+	paths := map[string]string{}
+	for _, v := range manifest.HostPathVolumes(spec) {
+		paths[v.Name] = v.Path
+	}
+	for _, m := range manifest.VolumeMounts(c) {
+		if p, ok := paths[m.Name]; ok {
+			bind := p + ":" + m.MountPath
+			if m.ReadOnly {
+				bind += ":ro"
+			}
+			host.Binds = append(host.Binds, bind)
+		}
+	}
 }
 
 func restartPolicy(p string) container.RestartPolicy {

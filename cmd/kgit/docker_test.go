@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/moby/client"
+
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/backend/docker/dockertest"
 	"kgit.dev/kgit/cmd/kgit/cli"
@@ -104,6 +106,45 @@ spec:
 		t.Errorf("sync while the engine lock is held: exit %d, want 5\n%s", code, errs)
 	}
 	release()
+
+	// Host access is refused unless allowed, and granted when it is.
+	write(repo+":v2", "IfNotPresent")
+	hostDir := t.TempDir()
+	pod := fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: hosty}
+spec:
+  hostNetwork: true
+  volumes: [{name: data, hostPath: {path: %s}}]
+  containers:
+  - name: main
+    image: %s:v1
+    args: [sleep]
+    volumeMounts: [{name: data, mountPath: /data, readOnly: true}]
+`, hostDir, repo)
+	if err := os.WriteFile(filepath.Join(e.repo, "hosty.yaml"), []byte(pod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.git("add", "hosty.yaml")
+	e.git("commit", "-qm", "host access")
+	code, errs = e.kgit("sync")
+	if code != 3 || !strings.Contains(errs, "hosty.yaml:5: spec.hostNetwork: Forbidden") || !strings.Contains(errs, "spec.volumes[0].hostPath: Forbidden") {
+		t.Errorf("sync of a pod asking for host access: exit %d, want 3 naming the fields:\n%s", code, errs)
+	}
+	if code, errs := e.kgit("sync", "--allow-host-access", "--timeout", "60s"); code != 0 {
+		t.Errorf("sync --allow-host-access: exit %d\n%s", code, errs)
+	}
+	hp, _ := b.ListPods(context.Background(), map[string]string{backend.LabelApp: "roll", "kgit.dev/pod": "hosty"})
+	if len(hp) != 1 {
+		t.Fatalf("host pod not created: %d pods", len(hp))
+	}
+	ins, err := b.Client().ContainerInspect(context.Background(), "kgit-default-hosty-main", client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hc := ins.Container.HostConfig; hc.NetworkMode != "host" || len(hc.Binds) != 1 || hc.Binds[0] != hostDir+":/data:ro" {
+		t.Errorf("host pod's container: network %q binds %v", hc.NetworkMode, hc.Binds)
+	}
 
 	if code, errs := e.kgit("down"); code != 0 {
 		t.Fatalf("down: exit %d\n%s", code, errs)

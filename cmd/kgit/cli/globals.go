@@ -24,6 +24,7 @@ import (
 type globals struct {
 	repo, ref, path, app string
 	backendName          string
+	allowHostAccess      bool
 	stateDir             string
 	stdout, stderr       io.Writer
 }
@@ -35,6 +36,7 @@ func (g *globals) register(root *cobra.Command) {
 	f.StringVar(&g.path, "path", "", "folder inside the repository that holds the manifests (default: the root)")
 	f.StringVar(&g.app, "app", "", "app name (default: derived from the repository and path)")
 	f.StringVar(&g.backendName, "backend", "", "backend that runs the pods: process or docker (default: $KGIT_BACKEND or process)")
+	f.BoolVar(&g.allowHostAccess, "allow-host-access", false, "on the docker backend, allow manifests that reach into the host (hostNetwork, hostPID, hostIPC, privileged, added capabilities, hostPath volumes)")
 	f.StringVar(&g.stateDir, "state-dir", "", "state directory for the journal and the git cache (default: $KGIT_STATE_DIR or $XDG_STATE_HOME/kgit)")
 }
 

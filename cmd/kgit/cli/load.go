@@ -51,10 +51,35 @@ func (g *globals) loadDesiredCached(ctx context.Context, b backend.Backend, last
 	if err != nil {
 		return nil, fmt.Errorf("invalid manifests at commit %s (nothing was changed):\n%w", rev.Commit[:12], err)
 	}
+	if err := g.checkHostAccess(b, objs); err != nil {
+		return nil, fmt.Errorf("manifests at commit %.12s ask for host access (nothing was changed):\n%w", rev.Commit, err)
+	}
 	for _, o := range objs {
 		for _, w := range manifest.Unhonoured(o, b.Name(), b.Unhonoured()) {
 			fmt.Fprintf(g.stderr, "warning: %s\n", w)
 		}
+		if iso, ok := b.(backend.Isolated); ok && iso.Isolated() {
+			for _, w := range manifest.VolumeWarnings(o, b.Name()) {
+				fmt.Fprintf(g.stderr, "warning: %s\n", w)
+			}
+		}
 	}
 	return &desired{app: app, rev: rev, objects: objs}, nil
+}
+
+// checkHostAccess refuses, on a backend that isolates pods, manifests that reach into
+// the host, unless --allow-host-access.
+func (g *globals) checkHostAccess(b backend.Backend, objs []*manifest.Object) error {
+	iso, ok := b.(backend.Isolated)
+	if !ok || !iso.Isolated() || g.allowHostAccess {
+		return nil
+	}
+	var errs manifest.ErrorList
+	for _, o := range objs {
+		errs = append(errs, manifest.HostAccess(o)...)
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
 }

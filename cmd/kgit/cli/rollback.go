@@ -72,6 +72,9 @@ func newRollbackCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if err := g.checkHostAccess(b, objs); err != nil {
+					return fmt.Errorf("manifests at commit %.12s ask for host access (nothing was changed):\n%w", target.Hash, err)
+				}
 				if name == "" {
 					return rollbackApp(ctx, g, r, objs, target.Hash.String(), head.Hash.String(), f.allowEmpty)
 				}
