@@ -28,7 +28,7 @@ const (
 // the strategy, and record the progress.
 func (r *Reconciler) syncDeployment(ctx context.Context, st *State, a *Applied, d *manifest.Deployment) (rollout, error) {
 	owned := st.Owned(a.Key)
-	newRS, old := splitNew(owned, d)
+	newRS, old := splitNew(st, owned, d)
 	s := StrategyOf(d)
 	now := r.now()
 	if IsScalingEvent(s, scaleViews(activeRS(owned), now)) {
@@ -211,11 +211,11 @@ func OldPodsRunning(statusReplicas []int, podPhases [][]string) bool {
 }
 
 // splitNew returns the oldest ReplicaSet whose template equals the Deployment's, and the others.
-func splitNew(owned []*RS, d *manifest.Deployment) (*RS, []*RS) {
+func splitNew(st *State, owned []*RS, d *manifest.Deployment) (*RS, []*RS) {
 	var newRS *RS
 	var old []*RS
 	for _, rs := range owned {
-		if newRS == nil && equalIgnoreHash(&rs.RS.Spec.Template, &d.Spec.Template) {
+		if newRS == nil && st.sameTemplate(rs, d) {
 			newRS = rs
 		} else {
 			old = append(old, rs)

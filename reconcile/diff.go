@@ -26,6 +26,9 @@ func Diff(st *State, desired []*manifest.Object, prune bool) ([]ObjectDiff, erro
 	for _, o := range desired {
 		k := o.Key()
 		want[k] = true
+		if a := st.Applied[k]; a != nil && sameObject(a.record.Data, o.Obj) {
+			continue // unchanged: no need to render it
+		}
 		desiredYAML, err := yaml.Marshal(o.Obj)
 		if err != nil {
 			return nil, err

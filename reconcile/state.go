@@ -78,34 +78,62 @@ type State struct {
 	Pods        []*backend.Pod // every pod, including those of ReplicaSets
 	// Orphans are pods whose owner has no record (a crash between two writes).
 	Orphans []*backend.Pod
+
+	owned    map[manifest.Key][]*RS // built on first use
+	barePods map[manifest.Key][]*backend.Pod
+	ids      map[*manifest.PodTemplateSpec]string
 }
 
 // Owned returns the ReplicaSets an object owns, oldest first.
 func (s *State) Owned(k manifest.Key) []*RS {
-	var out []*RS
-	for _, rs := range s.ReplicaSets {
-		if rs.Owner == k {
-			out = append(out, rs)
+	if s.owned == nil {
+		s.owned = map[manifest.Key][]*RS{}
+		for _, rs := range s.ReplicaSets {
+			s.owned[rs.Owner] = append(s.owned[rs.Owner], rs)
+		}
+		for _, rss := range s.owned {
+			sort.Slice(rss, func(i, j int) bool {
+				if !rss[i].Created.Equal(rss[j].Created) {
+					return rss[i].Created.Before(rss[j].Created)
+				}
+				return rss[i].RS.Name < rss[j].RS.Name
+			})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.Before(out[j].Created)
-		}
-		return out[i].RS.Name < out[j].RS.Name
-	})
-	return out
+	return s.owned[k]
 }
 
 // PodsOf returns the pods of a bare Pod object (normally one).
 func (s *State) PodsOf(k manifest.Key) []*backend.Pod {
-	var out []*backend.Pod
-	for _, p := range s.Pods {
-		if p.Labels[backend.LabelOwnerKind] == "Pod" && p.Labels[backend.LabelOwner] == k.Name && p.Namespace == k.Namespace {
-			out = append(out, p)
+	if s.barePods == nil {
+		s.barePods = map[manifest.Key][]*backend.Pod{}
+		for _, p := range s.Pods {
+			if p.Labels[backend.LabelOwnerKind] == "Pod" {
+				key := manifest.Key{Kind: "Pod", Namespace: p.Namespace, Name: p.Labels[backend.LabelOwner]}
+				s.barePods[key] = append(s.barePods[key], p)
+			}
 		}
 	}
-	return out
+	return s.barePods[k]
+}
+
+// templateID identifies a template without its pod-template-hash label; it is computed
+// once per template of a state.
+func (s *State) templateID(t *manifest.PodTemplateSpec) string {
+	if s.ids == nil {
+		s.ids = map[*manifest.PodTemplateSpec]string{}
+	}
+	id, ok := s.ids[t]
+	if !ok {
+		id = TemplateHash(stripHash(t), 0)
+		s.ids[t] = id
+	}
+	return id
+}
+
+// sameTemplate reports whether a ReplicaSet runs a Deployment's template.
+func (s *State) sameTemplate(rs *RS, d *manifest.Deployment) bool {
+	return s.templateID(&rs.RS.Spec.Template) == s.templateID(&d.Spec.Template)
 }
 
 // Load reads an app's records and pods from the backend ("" app: every app).
@@ -206,7 +234,7 @@ func (s *State) StatusOf(d *manifest.Deployment, now time.Time) DeploymentStatus
 		st.Replicas += c.Replicas
 		st.Ready += c.Ready
 		st.Available += c.Available
-		if equalIgnoreHash(&rs.RS.Spec.Template, &d.Spec.Template) && st.NewRS == nil {
+		if s.sameTemplate(rs, d) && st.NewRS == nil {
 			st.NewRS = rs
 			st.Updated = c.Replicas
 			st.Revision = rs.Revision()

@@ -34,6 +34,7 @@ type Reconciler struct {
 	mu       sync.Mutex
 	deleting map[string]bool // pod IDs being deleted in the background
 	seen     map[string]bool // pod conditions already reported as events
+	applied  int             // records a sync wrote
 	wg       sync.WaitGroup
 	errs     []error
 }
@@ -97,7 +98,7 @@ func (r *Reconciler) Sync(ctx context.Context, desired []*manifest.Object, opts 
 			}
 		}
 	}
-	return r.Converge(ctx)
+	return r.converge(ctx, st, r.applied == 0)
 }
 
 // record builds the backend record of an object.
@@ -131,7 +132,7 @@ func (r *Reconciler) apply(ctx context.Context, st *State, o *manifest.Object, c
 			_, meta = metaOf(obj)
 		}
 	}
-	if old != nil && sameObject(old.Object, obj) {
+	if old != nil && sameObject(old.record.Data, obj) {
 		return nil
 	}
 	var created time.Time
@@ -151,6 +152,7 @@ func (r *Reconciler) apply(ctx context.Context, st *State, o *manifest.Object, c
 	if err := r.Backend.PutRecord(ctx, rec); err != nil {
 		return fmt.Errorf("save %s: %w", k, err)
 	}
+	r.applied++
 	verb := "created"
 	if old != nil {
 		verb = "configured"
@@ -199,10 +201,10 @@ func markAppRollback(o *manifest.Object, ov Override) *manifest.Object {
 	return &c
 }
 
-func sameObject(a, b any) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
+// sameObject reports whether obj is what a record holds.
+func sameObject(recorded []byte, obj any) bool {
+	j, _ := json.Marshal(obj)
+	return string(j) == string(recorded)
 }
 
 // ObjectName is how kubectl names an object: deployment.apps/web, pod/web.
@@ -239,6 +241,7 @@ func (r *Reconciler) prune(ctx context.Context, st *State, a *Applied) error {
 	if err := r.Backend.DeleteRecord(ctx, a.record); err != nil {
 		return err
 	}
+	r.applied++
 	r.event(ObjectName(a.Key), "Pruned", "%s pruned", ObjectName(a.Key))
 	return nil
 }
@@ -246,15 +249,24 @@ func (r *Reconciler) prune(ctx context.Context, st *State, a *Applied) error {
 // Converge runs the controllers until nothing is left to do, then waits for the
 // background deletions.
 func (r *Reconciler) Converge(ctx context.Context) error {
+	return r.converge(ctx, nil, false)
+}
+
+// converge is Converge; with reuse, the first pass runs on st, which is still what the
+// backend holds (a sync that changed no record: the common cron case costs one load).
+func (r *Reconciler) converge(ctx context.Context, st *State, reuse bool) error {
 	poll := r.Poll
 	if poll == 0 {
 		poll = 100 * time.Millisecond
 	}
 	for {
-		st, err := Load(ctx, r.Backend, r.App)
-		if err != nil {
-			return err
+		var err error
+		if !reuse {
+			if st, err = Load(ctx, r.Backend, r.App); err != nil {
+				return err
+			}
 		}
+		reuse = false
 		done, err := r.Step(ctx, st)
 		if err != nil {
 			_ = r.WaitDeletes()
