@@ -11,14 +11,21 @@ import (
 // probe periods: the benchmark reports that floor beside the measured time.
 //
 //	go test ./cmd/kgit -run '^$' -bench RollingUpdate10 -benchtime 3x
-func BenchmarkRollingUpdate10(b *testing.B) {
+func BenchmarkRollingUpdate10(b *testing.B) { benchmarkRollingUpdate(b, 10, 2) }
+
+// BenchmarkRollingUpdate100 is the same with 100 replicas: 25%/25% makes 25 surge and
+// 25 unavailable, so 50 new pods per wave and the floor is again about two probe periods
+// (with 100 exec probes a second on 2 cores).
+func BenchmarkRollingUpdate100(b *testing.B) { benchmarkRollingUpdate(b, 100, 2) }
+
+func benchmarkRollingUpdate(b *testing.B, replicas int, floor float64) {
 	e := newRolloutEnvB(b)
-	e.commit("v1", rolling25, readyProbe, 600)
+	e.commitN(replicas, "v1", rolling25, readyProbe, 600)
 	if code, errs := e.kgit("sync"); code != 0 {
 		b.Fatalf("sync v1: exit %d\n%s", code, errs)
 	}
 	e.git("tag", "v1")
-	e.commit("v2", rolling25, readyProbe, 600)
+	e.commitN(replicas, "v2", rolling25, readyProbe, 600)
 	e.git("tag", "v2")
 	b.ResetTimer()
 	var total time.Duration
@@ -31,5 +38,5 @@ func BenchmarkRollingUpdate10(b *testing.B) {
 		total += time.Since(start)
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/rollout")
-	b.ReportMetric(2, "floor-s/rollout")
+	b.ReportMetric(floor, "floor-s/rollout")
 }

@@ -58,15 +58,20 @@ func (e *rolloutEnv) git(args ...string) {
 	}
 }
 
-// commit writes a Deployment of the given version and strategy and commits it.
+// commit writes a Deployment of 10 replicas of the given version and strategy and
+// commits it.
 func (e *rolloutEnv) commit(version, strategy, probe string, deadline int) {
+	e.commitN(10, version, strategy, probe, deadline)
+}
+
+func (e *rolloutEnv) commitN(replicas int, version, strategy, probe string, deadline int) {
 	e.t.Helper()
 	y := fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web
 spec:
-  replicas: 10
+  replicas: %d
   progressDeadlineSeconds: %d
   strategy:
     %s
@@ -86,7 +91,7 @@ spec:
           exec:
             command: [sh, -c, %q]
           periodSeconds: 1
-`, deadline, strategy, version, e.repo, probe)
+`, replicas, deadline, strategy, version, e.repo, probe)
 	if err := os.WriteFile(filepath.Join(e.repo, "web.yaml"), []byte(y), 0o644); err != nil {
 		e.t.Fatal(err)
 	}
