@@ -10,15 +10,8 @@ import (
 // a FieldError located in the manifest. A container backend refuses them unless the user
 // allows host access.
 func HostAccess(o *Object) []*FieldError {
-	var spec *PodSpec
-	switch v := o.Obj.(type) {
-	case *Deployment:
-		spec = &v.Spec.Template.Spec
-	case *ReplicaSet:
-		spec = &v.Spec.Template.Spec
-	case *Pod:
-		spec = &v.Spec
-	default:
+	spec := o.PodSpec()
+	if spec == nil {
 		return nil
 	}
 	prefix := podSpecPath(o)
@@ -116,15 +109,8 @@ func VolumeMounts(c *Container) []VolumeMount {
 // VolumeWarnings warns, for a backend that mounts only hostPath volumes, about each
 // other volume of the object.
 func VolumeWarnings(o *Object, backend string) []string {
-	var spec *PodSpec
-	switch v := o.Obj.(type) {
-	case *Deployment:
-		spec = &v.Spec.Template.Spec
-	case *ReplicaSet:
-		spec = &v.Spec.Template.Spec
-	case *Pod:
-		spec = &v.Spec
-	default:
+	spec := o.PodSpec()
+	if spec == nil {
 		return nil
 	}
 	var vols []map[string]json.RawMessage

@@ -21,6 +21,19 @@ func (w Warning) String() string {
 
 var index = regexp.MustCompile(`\[\d+\]`)
 
+// PodSpec returns the object's pod spec (its template's, for a controller).
+func (o *Object) PodSpec() *PodSpec {
+	switch v := o.Obj.(type) {
+	case *Deployment:
+		return &v.Spec.Template.Spec
+	case *ReplicaSet:
+		return &v.Spec.Template.Spec
+	case *Pod:
+		return &v.Spec
+	}
+	return nil
+}
+
 // podSpecPath is where the pod spec sits in an object.
 func podSpecPath(o *Object) string {
 	if _, ok := o.Obj.(*Pod); ok {

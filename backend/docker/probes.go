@@ -166,33 +166,27 @@ func (b *Backend) check(ctx context.Context, c *manifest.Container, p *manifest.
 		}
 		return 0, fmt.Errorf("port %d of container %s is not published", n, c.Name)
 	}
+	// target is where a network probe connects: its host as given, or else the port the
+	// engine published on 127.0.0.1 for the container's port.
+	target := func(host string, port manifest.IntOrString) (string, int, error) {
+		if host != "" {
+			n, err := probe.Port(c, port)
+			return host, n, err
+		}
+		n, err := hostPort(port)
+		return "127.0.0.1", n, err
+	}
 	switch {
 	case p.Exec != nil:
 		return b.execProbe(ctx, ins.ID, p.Exec.Command)
 	case p.HTTPGet != nil:
-		host := p.HTTPGet.Host
-		var port int
-		var err error
-		if host == "" {
-			host = "127.0.0.1"
-			port, err = hostPort(p.HTTPGet.Port)
-		} else {
-			port, err = probe.Port(c, p.HTTPGet.Port)
-		}
+		host, port, err := target(p.HTTPGet.Host, p.HTTPGet.Port)
 		if err != nil {
 			return false, err.Error()
 		}
 		return probe.HTTP(ctx, p.HTTPGet, host, port, timeout)
 	case p.TCPSocket != nil:
-		host := p.TCPSocket.Host
-		var port int
-		var err error
-		if host == "" {
-			host = "127.0.0.1"
-			port, err = hostPort(p.TCPSocket.Port)
-		} else {
-			port, err = probe.Port(c, p.TCPSocket.Port)
-		}
+		host, port, err := target(p.TCPSocket.Host, p.TCPSocket.Port)
 		if err != nil {
 			return false, err.Error()
 		}

@@ -135,27 +135,28 @@ func (s *supervisor) check(ctx context.Context, c *manifest.Container, p *manife
 	case p.Exec != nil:
 		return s.execProbe(ctx, c, p.Exec.Command)
 	case p.HTTPGet != nil:
-		host := p.HTTPGet.Host
-		if host == "" {
-			host = s.pod.PodIP
-		}
-		port, err := probe.Port(c, p.HTTPGet.Port)
+		host, port, err := s.target(c, p.HTTPGet.Host, p.HTTPGet.Port)
 		if err != nil {
 			return false, err.Error()
 		}
 		return probe.HTTP(ctx, p.HTTPGet, host, port, timeout)
 	case p.TCPSocket != nil:
-		host := p.TCPSocket.Host
-		if host == "" {
-			host = s.pod.PodIP
-		}
-		port, err := probe.Port(c, p.TCPSocket.Port)
+		host, port, err := s.target(c, p.TCPSocket.Host, p.TCPSocket.Port)
 		if err != nil {
 			return false, err.Error()
 		}
 		return probe.TCP(ctx, host, port, timeout)
 	}
 	return false, "no supported probe handler (grpc is not supported by the process backend)"
+}
+
+// target is where a network probe connects: its host, by default the pod's address.
+func (s *supervisor) target(c *manifest.Container, host string, port manifest.IntOrString) (string, int, error) {
+	if host == "" {
+		host = s.pod.PodIP
+	}
+	n, err := probe.Port(c, port)
+	return host, n, err
 }
 
 func (s *supervisor) execProbe(ctx context.Context, c *manifest.Container, command []string) (bool, string) {

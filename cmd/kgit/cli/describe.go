@@ -30,27 +30,15 @@ func newDescribeCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all, err := appViews(cmd.Context(), cmd, g, b, kind)
+			v, err := findView(cmd.Context(), cmd, g, b, kind, name)
 			if err != nil {
 				return err
 			}
-			var vs []view
-			for _, v := range all {
-				if v.name == name {
-					vs = append(vs, v)
-				}
-			}
-			if len(vs) == 0 {
-				return invalid("%s %q not found", strings.ToLower(kind), name)
-			}
-			if err := ambiguous(vs, kind, name); err != nil {
-				return err
-			}
-			events, err := reconcile.OpenJournal(g.state()).Events(vs[0].app)
+			events, err := reconcile.OpenJournal(g.state()).Events(v.app)
 			if err != nil {
 				return err
 			}
-			describe(g.stdout, vs[0], events, time.Now())
+			describe(g.stdout, v, events, time.Now())
 			return nil
 		},
 	}

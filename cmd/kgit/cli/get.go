@@ -113,6 +113,28 @@ func runGet(cmd *cobra.Command, g *globals, f *getFlags, kind, name string) erro
 	return printTable(g.stdout, kind, vs, f.output == "wide", time.Now())
 }
 
+// findView returns the one object of a kind with that name across the apps a
+// read-only command covers: not found and found in several apps are errors.
+func findView(ctx context.Context, cmd *cobra.Command, g *globals, b backend.Backend, kind, name string) (view, error) {
+	all, err := appViews(ctx, cmd, g, b, kind)
+	if err != nil {
+		return view{}, err
+	}
+	var vs []view
+	for _, v := range all {
+		if v.name == name {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) == 0 {
+		return view{}, invalid("%s %q not found", strings.ToLower(kind), name)
+	}
+	if err := ambiguous(vs, kind, name); err != nil {
+		return view{}, err
+	}
+	return vs[0], nil
+}
+
 // ambiguous fails when one name is found in several apps.
 func ambiguous(vs []view, kind, name string) error {
 	var apps []string

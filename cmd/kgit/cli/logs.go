@@ -27,23 +27,11 @@ func newLogsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			all, err := appViews(ctx, cmd, g, b, "Pod")
+			v, err := findView(ctx, cmd, g, b, "Pod", strings.TrimPrefix(args[0], "pod/"))
 			if err != nil {
 				return err
 			}
-			var vs []view
-			for _, v := range all {
-				if v.name == strings.TrimPrefix(args[0], "pod/") {
-					vs = append(vs, v)
-				}
-			}
-			if len(vs) == 0 {
-				return invalid("pod %q not found", args[0])
-			}
-			if err := ambiguous(vs, "Pod", args[0]); err != nil {
-				return err
-			}
-			p := vs[0].pod
+			p := v.pod
 			c := f.container
 			if c == "" {
 				if len(p.Spec.Containers) > 1 {

@@ -64,23 +64,11 @@ func newRolloutStatusCmd(g *globals) *cobra.Command {
 			}
 			last := ""
 			for {
-				vs, err := appViews(ctx, cmd, g, b, "Deployment")
+				v, err := findView(ctx, cmd, g, b, "Deployment", name)
 				if err != nil {
 					return err
 				}
-				var found []view
-				for _, v := range vs {
-					if v.name == name {
-						found = append(found, v)
-					}
-				}
-				if len(found) == 0 {
-					return invalid("deployment %q not found", name)
-				}
-				if err := ambiguous(found, "Deployment", name); err != nil {
-					return err
-				}
-				msg, done, failed := rolloutStatus(found[0], time.Now())
+				msg, done, failed := rolloutStatus(v, time.Now())
 				if failed {
 					return exitError{code: ExitRollout, err: fmt.Errorf("%s", msg)}
 				}
@@ -150,27 +138,15 @@ func newRolloutHistoryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			vs, err := appViews(ctx, cmd, g, b, "Deployment")
+			v, err := findView(ctx, cmd, g, b, "Deployment", name)
 			if err != nil {
 				return err
 			}
-			var found []view
-			for _, v := range vs {
-				if v.name == name {
-					found = append(found, v)
-				}
-			}
-			if len(found) == 0 {
-				return invalid("deployment %q not found", name)
-			}
-			if err := ambiguous(found, "Deployment", name); err != nil {
-				return err
-			}
-			st, err := reconcile.Load(ctx, b, found[0].app)
+			st, err := reconcile.Load(ctx, b, v.app)
 			if err != nil {
 				return err
 			}
-			lines := g.describeCommits(ctx, reconcile.History(st, manifest.Key{Kind: "Deployment", Namespace: found[0].namespace, Name: name}))
+			lines := g.describeCommits(ctx, reconcile.History(st, manifest.Key{Kind: "Deployment", Namespace: v.namespace, Name: name}))
 			return printHistory(g, name, lines, f)
 		},
 	}
