@@ -321,8 +321,11 @@ func (r *Reconciler) putRS(ctx context.Context, d *manifest.Deployment, rs *RS) 
 	if rs.RS.Annotations == nil {
 		rs.RS.Annotations = map[string]string{}
 	}
-	rs.RS.Annotations[DesiredReplicasAnnotation] = strconv.Itoa(int(*d.Spec.Replicas))
-	rs.RS.Annotations[MaxReplicasAnnotation] = strconv.Itoa(int(*d.Spec.Replicas) + MaxSurge(StrategyOf(d)))
+	desired, max := int(*d.Spec.Replicas), int(*d.Spec.Replicas)+MaxSurge(StrategyOf(d))
+	if ReplicasAnnotationsNeedUpdate(rs.RS.Annotations, desired, max) {
+		rs.RS.Annotations[DesiredReplicasAnnotation] = strconv.Itoa(desired)
+		rs.RS.Annotations[MaxReplicasAnnotation] = strconv.Itoa(max)
+	}
 	extra := map[string]string{backend.LabelOwnerKind: rs.Owner.Kind, backend.LabelOwner: rs.Owner.Name,
 		backend.LabelHash: rs.RS.Spec.Template.Labels[HashLabel], backend.LabelRevision: rs.RS.Annotations[RevisionAnnotation]}
 	rec, err := r.record("ReplicaSet", &rs.RS.ObjectMeta, rs.RS, rs.Commit, extra, rs.Created)

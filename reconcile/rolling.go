@@ -3,6 +3,7 @@ package reconcile
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"sort"
 	"time"
 
@@ -201,6 +202,12 @@ const (
 	DesiredReplicasAnnotation = "deployment.kubernetes.io/desired-replicas"
 	MaxReplicasAnnotation     = "deployment.kubernetes.io/max-replicas"
 )
+
+// ReplicasAnnotationsNeedUpdate reports whether a ReplicaSet's desired-replicas or
+// max-replicas annotation differs from the Deployment's current values.
+func ReplicasAnnotationsNeedUpdate(ann map[string]string, desired, max int) bool {
+	return ann[DesiredReplicasAnnotation] != strconv.Itoa(desired) || ann[MaxReplicasAnnotation] != strconv.Itoa(max)
+}
 
 // IsScalingEvent reports whether spec.replicas changed since the active ReplicaSets
 // were last scaled (their desired-replicas annotation differs).

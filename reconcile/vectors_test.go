@@ -712,3 +712,35 @@ func TestRollbackTarget(t *testing.T) {
 		}
 	}
 }
+
+func TestReplicasAnnotationsNeedUpdate(t *testing.T) {
+	var rows []struct {
+		Name        string
+		Annotations map[string]string
+		Desired     int
+		Max         int
+		Expect      bool
+	}
+	vectors(t, "replicas_annotations_need_update", &rows)
+	for _, r := range rows {
+		if got := ReplicasAnnotationsNeedUpdate(r.Annotations, r.Desired, r.Max); got != r.Expect {
+			t.Errorf("%s: %v, want %v", r.Name, got, r.Expect)
+		}
+	}
+}
+
+func TestFlowcontrolBackoffSlow(t *testing.T) {
+	var v struct {
+		Initial float64   `json:"initial_s"`
+		Max     float64   `json:"max_s"`
+		Expect  []float64 `json:"expect_get_before_each_next_s"`
+	}
+	vectors(t, "flowcontrol_backoff_slow", &v)
+	b := &process.Backoff{Initial: time.Duration(v.Initial) * time.Second, Max: time.Duration(v.Max) * time.Second}
+	at := time.Unix(0, 0) // no time passes: each restart waits the full current back-off
+	for i, want := range v.Expect {
+		if got := b.Next(at); got != time.Duration(want)*time.Second {
+			t.Errorf("step %d: %s, want %vs", i, got, want)
+		}
+	}
+}
