@@ -15,13 +15,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/gofrs/flock"
 )
 
@@ -120,7 +123,7 @@ func openCached(ctx context.Context, src Source) (*git.Repository, error) {
 	}
 	defer lock.Unlock()
 
-	r, err := git.PlainOpen(dir)
+	r, err := openBare(dir)
 	if err != nil {
 		// Missing, or left half made by a killed sync: start over.
 		if r, err = initCache(dir, remote); err != nil {
@@ -153,7 +156,18 @@ func initCache(dir, remote string) (*git.Repository, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	return git.PlainOpen(dir)
+	return openBare(dir)
+}
+
+// openBare opens a cache with storage options for a single user (the cache's file lock
+// makes kgit its only user): packfiles and indexes are not re-checked on every access.
+func openBare(dir string) (*git.Repository, error) {
+	if _, err := os.Stat(filepath.Join(dir, "config")); err != nil {
+		return nil, git.ErrRepositoryNotExists
+	}
+	st := filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRUDefault(),
+		filesystem.Options{ExclusiveAccess: true})
+	return git.Open(st, nil)
 }
 
 // splitCredentials takes a password or token out of an http(s) URL: it is passed to

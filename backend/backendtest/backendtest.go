@@ -250,9 +250,14 @@ func (s *suite) restartPolicies(t *testing.T) {
 		t.Errorf("Never: container %+v, want exit code 3 and no restart", c)
 	}
 	s.waitFor(t, "onfailure", "succeeded", func(p *backend.Pod) bool { return p.Status.Phase == backend.PodSucceeded })
-	p = s.waitFor(t, "always", "restarted", func(p *backend.Pod) bool { return p.Status.Containers[0].RestartCount >= 1 })
-	if p.Status.Ready || p.Status.Phase != backend.PodRunning {
-		t.Errorf("Always after a crash: %+v, want Running and not ready", p.Status)
+	// Crashing again and again, it is restarted and then held back: between two runs it
+	// waits in CrashLoopBackOff, still Running as a pod, and not ready.
+	p = s.waitFor(t, "always", "restarted and in back-off", func(p *backend.Pod) bool {
+		c := p.Status.Containers[0]
+		return c.RestartCount >= 1 && c.State == backend.StateWaiting && c.Reason == "CrashLoopBackOff"
+	})
+	if p.Status.Ready || p.Status.Phase != backend.PodRunning || p.Status.Containers[0].LastTermination == nil || p.Status.Containers[0].LastTermination.ExitCode != 1 {
+		t.Errorf("Always in back-off: %+v, want Running, not ready, last exit code 1", p.Status)
 	}
 }
 
