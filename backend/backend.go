@@ -35,6 +35,9 @@ type PodSpec struct {
 	Name, Namespace     string
 	Labels, Annotations map[string]string
 	Spec                manifest.PodSpec
+	// Resolved holds, by container name, the values the containers take from
+	// ConfigMaps and Secrets. Backends keep it out of anything they show.
+	Resolved map[string]*manifest.Resolved `json:"resolved,omitempty"`
 }
 
 // Pod is a pod as the backend runs it.

@@ -157,7 +157,7 @@ func TestContainerEnv(t *testing.T) {
 		{Name: "NS", ValueFrom: &EnvVarSource{FieldRef: &ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
 		{Name: "TIER", ValueFrom: &EnvVarSource{FieldRef: &ObjectFieldSelector{FieldPath: "metadata.labels['tier']"}}},
 	}}
-	order, vals, err := ContainerEnv(c, PodFields{Name: "p", Namespace: "ns", PodIP: "127.1.2.3", Labels: map[string]string{"tier": "web"}})
+	order, vals, err := ContainerEnv(c, PodFields{Name: "p", Namespace: "ns", PodIP: "127.1.2.3", Labels: map[string]string{"tier": "web"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,10 +38,11 @@ func (f PodFields) FieldValue(path string) (string, error) {
 }
 
 // ContainerEnv returns a container's environment as Kubernetes builds it: the pod
-// variables first (POD_NAME, POD_NAMESPACE, POD_IP; kgit's addition), then env in order,
-// each value expanded with $(VAR) against the variables defined before it. It returns the
+// variables first (POD_NAME, POD_NAMESPACE, POD_IP; kgit's addition), then the envFrom
+// variables, then env in order, each value expanded with $(VAR) against the variables
+// defined before it; r holds the values from ConfigMaps and Secrets. It returns the
 // ordered names and the values.
-func ContainerEnv(c *Container, f PodFields) ([]string, map[string]string, error) {
+func ContainerEnv(c *Container, f PodFields, r *Resolved) ([]string, map[string]string, error) {
 	vals := map[string]string{}
 	var order []string
 	set := func(k, v string) {
@@ -53,13 +54,29 @@ func ContainerEnv(c *Container, f PodFields) ([]string, map[string]string, error
 	set("POD_NAME", f.Name)
 	set("POD_NAMESPACE", f.Namespace)
 	set("POD_IP", f.PodIP)
+	if r != nil {
+		for _, e := range r.From { // envFrom comes first; env overrides it
+			set(e.Name, e.Value)
+		}
+	}
 	for _, e := range c.Env {
 		v := Expand(e.Value, vals)
-		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+		switch src := e.ValueFrom; {
+		case src == nil:
+		case src.FieldRef != nil:
 			var err error
-			if v, err = f.FieldValue(e.ValueFrom.FieldRef.FieldPath); err != nil {
+			if v, err = f.FieldValue(src.FieldRef.FieldPath); err != nil {
 				return nil, nil, fmt.Errorf("env %s: %w", e.Name, err)
 			}
+		case src.ConfigMapKeyRef != nil || src.SecretKeyRef != nil:
+			val, ok := "", false
+			if r != nil {
+				val, ok = r.Refs[e.Name]
+			}
+			if !ok {
+				continue // optional and absent: not set, as in Kubernetes
+			}
+			v = val
 		}
 		set(e.Name, v)
 	}

@@ -26,6 +26,9 @@ func Parse(files []File) ([]*Object, error) {
 			objs = append(objs, o)
 		}
 	}
+	if len(errs) == 0 {
+		errs = stampConfig(objs)
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}

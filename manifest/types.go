@@ -150,7 +150,7 @@ type Container struct {
 	LivenessProbe            *Probe          `json:"livenessProbe,omitempty"`
 	StartupProbe             *Probe          `json:"startupProbe,omitempty"`
 	Resources                json.RawMessage `json:"resources,omitempty"`
-	EnvFrom                  json.RawMessage `json:"envFrom,omitempty"`
+	EnvFrom                  []EnvFromSource `json:"envFrom,omitempty"`
 	VolumeMounts             json.RawMessage `json:"volumeMounts,omitempty"`
 	VolumeDevices            json.RawMessage `json:"volumeDevices,omitempty"`
 	Lifecycle                json.RawMessage `json:"lifecycle,omitempty"`
@@ -180,12 +180,51 @@ type EnvVar struct {
 	ValueFrom *EnvVarSource `json:"valueFrom,omitempty"`
 }
 
-// EnvVarSource is v1 EnvVarSource. Only fieldRef is honoured so far.
+// EnvVarSource is v1 EnvVarSource; resourceFieldRef is accepted and not honoured.
 type EnvVarSource struct {
 	FieldRef         *ObjectFieldSelector `json:"fieldRef,omitempty"`
 	ResourceFieldRef json.RawMessage      `json:"resourceFieldRef,omitempty"`
-	ConfigMapKeyRef  json.RawMessage      `json:"configMapKeyRef,omitempty"`
-	SecretKeyRef     json.RawMessage      `json:"secretKeyRef,omitempty"`
+	ConfigMapKeyRef  *KeySelector         `json:"configMapKeyRef,omitempty"`
+	SecretKeyRef     *KeySelector         `json:"secretKeyRef,omitempty"`
+}
+
+// KeySelector names a key of a ConfigMap or Secret in the pod's namespace.
+type KeySelector struct {
+	Name     string `json:"name"`
+	Key      string `json:"key"`
+	Optional *bool  `json:"optional,omitempty"`
+}
+
+// EnvFromSource imports every key of a ConfigMap or Secret as variables.
+type EnvFromSource struct {
+	Prefix       string     `json:"prefix,omitempty"`
+	ConfigMapRef *SourceRef `json:"configMapRef,omitempty"`
+	SecretRef    *SourceRef `json:"secretRef,omitempty"`
+}
+
+// SourceRef names a ConfigMap or Secret.
+type SourceRef struct {
+	Name     string `json:"name"`
+	Optional *bool  `json:"optional,omitempty"`
+}
+
+// ConfigMap is v1 ConfigMap.
+type ConfigMap struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Data       map[string]string `json:"data,omitempty"`
+	BinaryData map[string]string `json:"binaryData,omitempty"` // base64
+	Immutable  *bool             `json:"immutable,omitempty"`
+}
+
+// Secret is v1 Secret. Its values never appear in kgit's output.
+type Secret struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Type       string            `json:"type,omitempty"`
+	Data       map[string]string `json:"data,omitempty"` // base64
+	StringData map[string]string `json:"stringData,omitempty"`
+	Immutable  *bool             `json:"immutable,omitempty"`
 }
 
 // ObjectFieldSelector is the downward API's fieldRef.

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"encoding/base64"
 	"fmt"
 	"regexp"
 	"strings"
@@ -27,6 +28,17 @@ func Validate(o *Object) ErrorList {
 	_, meta := o.Meta()
 	v.objectMeta(meta, "metadata", true)
 	switch x := o.Obj.(type) {
+	case *ConfigMap:
+		v.configData(x.Data, "data", false)
+		v.configData(x.BinaryData, "binaryData", true)
+		for k := range x.Data {
+			if _, dup := x.BinaryData[k]; dup {
+				v.add("binaryData."+k, nil, "Duplicate value: key %q is in data too", k)
+			}
+		}
+	case *Secret:
+		v.configData(x.Data, "data", true)
+		v.configData(x.StringData, "stringData", false)
 	case *Deployment:
 		v.deploymentSpec(&x.Spec)
 	case *ReplicaSet:
@@ -257,6 +269,17 @@ func (v *validator) container(c *Container, path string, names map[string]bool) 
 			v.envSource(e, p)
 		}
 	}
+	for i, ef := range c.EnvFrom {
+		p := fmt.Sprintf("%s.envFrom[%d]", path, i)
+		switch {
+		case (ef.ConfigMapRef == nil) == (ef.SecretRef == nil):
+			v.add(p, nil, "Invalid value: must specify exactly one of: `configMapRef` or `secretRef`")
+		case ef.ConfigMapRef != nil && ef.ConfigMapRef.Name == "":
+			v.add(p+".configMapRef.name", nil, "Required value")
+		case ef.SecretRef != nil && ef.SecretRef.Name == "":
+			v.add(p+".secretRef.name", nil, "Required value")
+		}
+	}
 	portNames := map[string]bool{}
 	for i, port := range c.Ports {
 		p := fmt.Sprintf("%s.ports[%d]", path, i)
@@ -287,6 +310,25 @@ func (v *validator) container(c *Container, path string, names map[string]bool) 
 	v.probe(c.StartupProbe, path+".startupProbe", true)
 }
 
+var configKey = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+
+func validConfigKey(k string) bool { return len(k) <= 253 && configKey.MatchString(k) }
+
+// configData checks the keys of a ConfigMap's or Secret's data (and that base64 values
+// decode). Values are never quoted in errors: they may be secret.
+func (v *validator) configData(data map[string]string, field string, b64 bool) {
+	for k, val := range data {
+		if !validConfigKey(k) {
+			v.add(field, k, "a valid config key must consist of alphanumeric characters, '-', '_' or '.'")
+		}
+		if b64 {
+			if _, err := base64.StdEncoding.DecodeString(val); err != nil {
+				v.add(field+"."+k, nil, "Invalid value: not valid base64")
+			}
+		}
+	}
+}
+
 // fieldRefs are the downward API fields kgit resolves.
 var fieldRefs = []string{"metadata.name", "metadata.namespace", "metadata.uid", "status.podIP", "status.hostIP", "spec.nodeName", "spec.serviceAccountName"}
 
@@ -303,9 +345,19 @@ func (v *validator) envSource(e EnvVar, path string) {
 			v.add(path+".valueFrom.fieldRef.fieldPath", fp, "Unsupported value: supported values: %s, metadata.labels['<KEY>'], metadata.annotations['<KEY>']", strings.Join(fieldRefs, ", "))
 		}
 	}
-	for _, raw := range [][]byte{s.ResourceFieldRef, s.ConfigMapKeyRef, s.SecretKeyRef} {
-		if len(raw) > 0 {
-			n++
+	if len(s.ResourceFieldRef) > 0 {
+		n++
+	}
+	for kind, ref := range map[string]*KeySelector{"configMapKeyRef": s.ConfigMapKeyRef, "secretKeyRef": s.SecretKeyRef} {
+		if ref == nil {
+			continue
+		}
+		n++
+		if ref.Name == "" {
+			v.add(path+".valueFrom."+kind+".name", nil, "Required value")
+		}
+		if !validConfigKey(ref.Key) {
+			v.add(path+".valueFrom."+kind+".key", ref.Key, "a valid config key must consist of alphanumeric characters, '-', '_' or '.'")
 		}
 	}
 	if n != 1 {

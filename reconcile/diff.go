@@ -29,13 +29,18 @@ func Diff(st *State, desired []*manifest.Object, prune bool) ([]ObjectDiff, erro
 		if a := st.Applied[k]; a != nil && sameObject(a.record.Data, o.Obj) {
 			continue // unchanged: no need to render it
 		}
-		desiredYAML, err := yaml.Marshal(o.Obj)
+		var live any
+		if a := st.Applied[k]; a != nil {
+			live = a.Object
+		}
+		liveShown, desiredShown := masked(live, o.Obj)
+		desiredYAML, err := yaml.Marshal(desiredShown)
 		if err != nil {
 			return nil, err
 		}
 		liveYAML, action := []byte(nil), "create"
-		if a := st.Applied[k]; a != nil {
-			if liveYAML, err = yaml.Marshal(a.Object); err != nil {
+		if live != nil {
+			if liveYAML, err = yaml.Marshal(liveShown); err != nil {
 				return nil, err
 			}
 			action = "update"
@@ -47,7 +52,8 @@ func Diff(st *State, desired []*manifest.Object, prune bool) ([]ObjectDiff, erro
 	if prune {
 		for _, a := range sortedApplied(st) {
 			if !want[a.Key] {
-				liveYAML, err := yaml.Marshal(a.Object)
+				liveShown, _ := masked(a.Object, nil)
+				liveYAML, err := yaml.Marshal(liveShown)
 				if err != nil {
 					return nil, err
 				}
@@ -57,6 +63,61 @@ func Diff(st *State, desired []*manifest.Object, prune bool) ([]ObjectDiff, erro
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// masked returns what a diff shows of two versions of an object: Secrets with every
+// value replaced by a placeholder that says only whether it changed.
+func masked(live, desired any) (any, any) {
+	ls, lok := live.(*manifest.Secret)
+	ds, dok := desired.(*manifest.Secret)
+	if !lok && !dok {
+		return live, desired
+	}
+	lv, dv := secretValues(ls), secretValues(ds)
+	mask := func(s *manifest.Secret, own, other map[string]string, isDesired bool) any {
+		if s == nil {
+			return nil
+		}
+		c := *s
+		c.Data, c.StringData = map[string]string{}, nil
+		for k, v := range own {
+			switch o, ok := other[k]; {
+			case !isDesired || ok && o == v:
+				c.Data[k] = "(secret value)"
+			case !ok:
+				c.Data[k] = "(secret value, added)"
+			default:
+				c.Data[k] = "(secret value, changed)"
+			}
+		}
+		return &c
+	}
+	var lshown, dshown any
+	if lok {
+		lshown = mask(ls, lv, dv, false)
+	} else {
+		lshown = live
+	}
+	if dok {
+		dshown = mask(ds, dv, lv, true)
+	} else {
+		dshown = desired
+	}
+	return lshown, dshown
+}
+
+// secretValues decodes a Secret's data and stringData.
+func secretValues(s *manifest.Secret) map[string]string {
+	if s == nil {
+		return nil
+	}
+	cs := manifest.NewConfigSources([]any{s})
+	r, _ := cs.Resolve(s.Namespace, &manifest.Container{EnvFrom: []manifest.EnvFromSource{{SecretRef: &manifest.SourceRef{Name: s.Name}}}})
+	out := map[string]string{}
+	for _, e := range r.From {
+		out[e.Name] = e.Value
+	}
+	return out
 }
 
 func objectDiff(k manifest.Key, action, live, desired string) ObjectDiff {

@@ -82,6 +82,7 @@ type State struct {
 	owned    map[manifest.Key][]*RS // built on first use
 	barePods map[manifest.Key][]*backend.Pod
 	ids      map[*manifest.PodTemplateSpec]string
+	config   *manifest.ConfigSources
 }
 
 // Owned returns the ReplicaSets an object owns, oldest first.
@@ -189,6 +190,10 @@ func (s *State) addRecord(r backend.Record) error {
 		a.Object = new(manifest.ReplicaSet)
 	case "Pod":
 		a.Object = new(manifest.Pod)
+	case "ConfigMap":
+		a.Object = new(manifest.ConfigMap)
+	case "Secret":
+		a.Object = new(manifest.Secret)
 	default:
 		return bad(fmt.Errorf("unknown kind"))
 	}
@@ -286,4 +291,35 @@ func Apps(ctx context.Context, b backend.Backend) ([]string, error) {
 	}
 	sort.Strings(apps)
 	return apps, nil
+}
+
+// resolve returns what a pod spec's containers take from the app's ConfigMaps and
+// Secrets, as last applied; nil when they take nothing.
+func (s *State) resolve(ns string, spec *manifest.PodSpec) (map[string]*manifest.Resolved, error) {
+	uses := false
+	for _, c := range spec.Containers {
+		uses = uses || len(c.EnvFrom) > 0
+		for _, e := range c.Env {
+			uses = uses || e.ValueFrom != nil && (e.ValueFrom.ConfigMapKeyRef != nil || e.ValueFrom.SecretKeyRef != nil)
+		}
+	}
+	if !uses {
+		return nil, nil
+	}
+	if s.config == nil {
+		var objs []any
+		for _, a := range s.Applied {
+			objs = append(objs, a.Object)
+		}
+		s.config = manifest.NewConfigSources(objs)
+	}
+	out := map[string]*manifest.Resolved{}
+	for i := range spec.Containers {
+		r, err := s.config.Resolve(ns, &spec.Containers[i])
+		if err != nil {
+			return nil, err
+		}
+		out[spec.Containers[i].Name] = r
+	}
+	return out, nil
 }

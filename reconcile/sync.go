@@ -194,6 +194,10 @@ func markAppRollback(o *manifest.Object, ov Override) *manifest.Object {
 		c.Obj = new(manifest.ReplicaSet)
 	case "Pod":
 		c.Obj = new(manifest.Pod)
+	case "ConfigMap":
+		c.Obj = new(manifest.ConfigMap)
+	case "Secret":
+		c.Obj = new(manifest.Secret)
 	}
 	_ = json.Unmarshal(data, c.Obj)
 	_, meta := c.Meta()
@@ -216,6 +220,10 @@ func ObjectName(k manifest.Key) string {
 		return "replicaset.apps/" + k.Name
 	case "Pod":
 		return "pod/" + k.Name
+	case "ConfigMap":
+		return "configmap/" + k.Name
+	case "Secret":
+		return "secret/" + k.Name
 	}
 	return k.String()
 }
@@ -386,7 +394,11 @@ func (r *Reconciler) syncPod(ctx context.Context, st *State, a *Applied, pod *ma
 			return false, nil
 		}
 		labels := r.podLabels(pod.Labels, a.Key.Namespace, "Pod", pod.Name, "", "", a.Commit)
-		if err := r.createPod(ctx, ObjectName(a.Key), backend.PodSpec{Name: pod.Name, Namespace: pod.Namespace, Labels: labels, Annotations: pod.Annotations, Spec: pod.Spec}); err != nil {
+		resolved, err := st.resolve(pod.Namespace, &pod.Spec)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", ObjectName(a.Key), err)
+		}
+		if err := r.createPod(ctx, ObjectName(a.Key), backend.PodSpec{Name: pod.Name, Namespace: pod.Namespace, Labels: labels, Annotations: pod.Annotations, Spec: pod.Spec, Resolved: resolved}); err != nil {
 			return false, err
 		}
 		return false, nil
@@ -430,7 +442,7 @@ func (r *Reconciler) syncReplicaSet(ctx context.Context, st *State, rs *RS) (boo
 	want := rs.Replicas()
 	switch diff := len(active) - want; {
 	case diff < 0:
-		return false, r.createPods(ctx, rs, -diff)
+		return false, r.createPods(ctx, st, rs, -diff)
 	case diff > 0:
 		ranked := make([]rankedPod, len(active))
 		for i, p := range active {
@@ -460,8 +472,12 @@ func (r *Reconciler) deleteInactive(ctx context.Context, p *backend.Pod) {
 }
 
 // createPods creates n pods of a ReplicaSet in parallel.
-func (r *Reconciler) createPods(ctx context.Context, rs *RS, n int) error {
+func (r *Reconciler) createPods(ctx context.Context, st *State, rs *RS, n int) error {
 	t := rs.RS.Spec.Template
+	resolved, err := st.resolve(rs.RS.Namespace, &t.Spec)
+	if err != nil {
+		return fmt.Errorf("%s: %w", ObjectName(manifest.Key{Kind: "ReplicaSet", Name: rs.RS.Name}), err)
+	}
 	ownerKind, owner := "ReplicaSet", rs.RS.Name
 	if rs.Owner.Kind == "Deployment" {
 		ownerKind, owner = "Deployment", rs.Owner.Name
@@ -474,7 +490,7 @@ func (r *Reconciler) createPods(ctx context.Context, rs *RS, n int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			spec := backend.PodSpec{Name: PodName(rs.RS.Name), Namespace: rs.RS.Namespace, Labels: labels, Annotations: t.Annotations, Spec: t.Spec}
+			spec := backend.PodSpec{Name: PodName(rs.RS.Name), Namespace: rs.RS.Namespace, Labels: labels, Annotations: t.Annotations, Spec: t.Spec, Resolved: resolved}
 			errs <- r.createPod(ctx, rsName, spec)
 		}()
 	}

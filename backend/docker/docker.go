@@ -99,7 +99,7 @@ func (b *Backend) Unhonoured() []string {
 		"securityContext", "dnsPolicy", "dnsConfig", "hostAliases", "imagePullSecrets",
 		"priorityClassName", "runtimeClassName", "topologySpreadConstraints",
 		"containers[].resources", "containers[].securityContext",
-		"containers[].lifecycle", "containers[].envFrom", "containers[].readinessProbe.grpc",
+		"containers[].lifecycle", "containers[].readinessProbe.grpc",
 		"containers[].livenessProbe.grpc", "containers[].startupProbe.grpc", "initContainers"}
 }
 
@@ -127,7 +127,9 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 		defer b.release(ip)
 	}
 	uid := newUID()
-	specJSON, err := json.Marshal(spec)
+	shown := spec
+	shown.Resolved = nil // values from Secrets stay out of labels
+	specJSON, err := json.Marshal(shown)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +191,7 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 // the ports (hostPort published; probed ports published on 127.0.0.1), the restart
 // policy, and the grace period as the stop timeout.
 func (b *Backend) containerConfig(spec backend.PodSpec, c *manifest.Container, fields manifest.PodFields) (*container.Config, *container.HostConfig, error) {
-	order, vals, err := manifest.ContainerEnv(c, fields)
+	order, vals, err := manifest.ContainerEnv(c, fields, spec.Resolved[c.Name])
 	if err != nil {
 		return nil, nil, err
 	}

@@ -85,7 +85,7 @@ func (b *Backend) Unhonoured() []string {
 		"priorityClassName", "runtimeClassName", "topologySpreadConstraints",
 		"containers[].resources", "containers[].securityContext", "containers[].volumeMounts",
 		"containers[].lifecycle", "containers[].ports[].hostPort", "containers[].readinessProbe.grpc",
-		"containers[].livenessProbe.grpc", "containers[].startupProbe.grpc", "containers[].envFrom",
+		"containers[].livenessProbe.grpc", "containers[].startupProbe.grpc",
 		"initContainers"}
 }
 
@@ -260,6 +260,7 @@ func (b *Backend) readPod(id string) (*backend.Pod, error) {
 		return nil, fmt.Errorf("process: read pod %s: %w", id, err)
 	}
 	pod := &backend.Pod{ID: id, PodSpec: pf.PodSpec, UID: pf.UID, Created: pf.Created}
+	pod.Resolved = nil // values from Secrets are for the supervisor only
 	var st statusFile
 	if err := readJSON(filepath.Join(dir, "status.json"), &st); err == nil {
 		pod.Status = st.PodStatus

@@ -257,7 +257,7 @@ func (s *supervisor) containerEnv(c *manifest.Container) ([]string, map[string]s
 	fields := manifest.PodFields{Name: s.pod.Name, Namespace: s.pod.Namespace, UID: s.pod.UID, PodIP: s.pod.PodIP,
 		HostIP: "127.0.0.1", NodeName: "localhost", ServiceAccount: s.pod.Spec.ServiceAccountName,
 		Labels: s.pod.Labels, Annotations: s.pod.Annotations}
-	order, vals, err := manifest.ContainerEnv(c, fields)
+	order, vals, err := manifest.ContainerEnv(c, fields, s.pod.Resolved[c.Name])
 	if err != nil {
 		return nil, nil, err
 	}

@@ -112,10 +112,23 @@ func describe(w io.Writer, v view, events []reconcile.Event, now time.Time) {
 		fmt.Fprintln(w, "Pod Template:")
 		for _, c := range spec.Containers {
 			fmt.Fprintf(w, "  %s:\n    Image:    %s\n    Command:  %s\n", c.Name, c.Image, strings.Join(append(append([]string{}, c.Command...), c.Args...), " "))
+			for _, ef := range c.EnvFrom {
+				if ef.ConfigMapRef != nil {
+					fmt.Fprintf(w, "    EnvFrom:  configmap %s (prefix %q)\n", ef.ConfigMapRef.Name, ef.Prefix)
+				} else if ef.SecretRef != nil {
+					fmt.Fprintf(w, "    EnvFrom:  secret %s (prefix %q)\n", ef.SecretRef.Name, ef.Prefix)
+				}
+			}
 			for _, e := range c.Env {
 				val := e.Value
-				if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
-					val = "(" + e.ValueFrom.FieldRef.FieldPath + ")"
+				switch src := e.ValueFrom; {
+				case src == nil:
+				case src.FieldRef != nil:
+					val = "(" + src.FieldRef.FieldPath + ")"
+				case src.ConfigMapKeyRef != nil:
+					val = fmt.Sprintf("(configmap %s key %s)", src.ConfigMapKeyRef.Name, src.ConfigMapKeyRef.Key)
+				case src.SecretKeyRef != nil:
+					val = fmt.Sprintf("(secret %s key %s)", src.SecretKeyRef.Name, src.SecretKeyRef.Key)
 				}
 				fmt.Fprintf(w, "    Env:      %s=%s\n", e.Name, val)
 			}

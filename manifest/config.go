@@ -1,0 +1,209 @@
+package manifest
+
+import (
+	"errors"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"sort"
+)
+
+// ConfigDigestAnnotation is set on a pod template that takes values from ConfigMaps or
+// Secrets: a digest of exactly those values, so that a change of their content changes
+// the template and rolls its pods, as kapp and compose do.
+const ConfigDigestAnnotation = "kgit.dev/config-digest"
+
+// ConfigSources are the ConfigMaps and Secrets of an app, by namespace/name, decoded.
+type ConfigSources struct {
+	maps, secrets map[string]map[string]string
+}
+
+// NewConfigSources collects the ConfigMaps and Secrets among objs (manifest objects'
+// Obj values: *ConfigMap, *Secret; others are ignored).
+func NewConfigSources(objs []any) *ConfigSources {
+	cs := &ConfigSources{maps: map[string]map[string]string{}, secrets: map[string]map[string]string{}}
+	for _, o := range objs {
+		switch v := o.(type) {
+		case *ConfigMap:
+			data := map[string]string{}
+			for k, val := range v.Data {
+				data[k] = val
+			}
+			for k, val := range v.BinaryData {
+				b, _ := base64.StdEncoding.DecodeString(val)
+				data[k] = string(b)
+			}
+			cs.maps[v.Namespace+"/"+v.Name] = data
+		case *Secret:
+			data := map[string]string{}
+			for k, val := range v.Data {
+				b, _ := base64.StdEncoding.DecodeString(val)
+				data[k] = string(b)
+			}
+			for k, val := range v.StringData {
+				data[k] = val
+			}
+			cs.secrets[v.Namespace+"/"+v.Name] = data
+		}
+	}
+	return cs
+}
+
+// Resolved is what a container takes from ConfigMaps and Secrets: the envFrom
+// variables in order, and the value of each env entry with a configMapKeyRef or
+// secretKeyRef. It is handed to the backend with the pod, never printed.
+type Resolved struct {
+	From []EnvVar         `json:"from,omitempty"`
+	Refs map[string]string `json:"refs,omitempty"`
+}
+
+// RefError is a reference to a missing ConfigMap, Secret or key; Field locates it in
+// the container (env[2].valueFrom, envFrom[0]).
+type RefError struct {
+	Field string
+	Msg   string
+}
+
+func (e *RefError) Error() string { return e.Msg }
+
+// Resolve returns a container's values from ConfigMaps and Secrets of namespace ns. A
+// missing source or key that is not optional is an error naming it (never a value).
+func (cs *ConfigSources) Resolve(ns string, c *Container) (*Resolved, error) {
+	r := &Resolved{Refs: map[string]string{}}
+	for i, ef := range c.EnvFrom {
+		kind, ref, src := "configmap", ef.ConfigMapRef, cs.maps
+		if ef.SecretRef != nil {
+			kind, ref, src = "secret", ef.SecretRef, cs.secrets
+		}
+		data, ok := src[ns+"/"+ref.Name]
+		if !ok {
+			if ref.Optional != nil && *ref.Optional {
+				continue
+			}
+			return nil, &RefError{fmt.Sprintf("envFrom[%d]", i), fmt.Sprintf("%s %q not found in namespace %s", kind, ref.Name, ns)}
+		}
+		keys := make([]string, 0, len(data))
+		for k := range data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			r.From = append(r.From, EnvVar{Name: ef.Prefix + k, Value: data[k]})
+		}
+	}
+	for i, e := range c.Env {
+		if e.ValueFrom == nil {
+			continue
+		}
+		field := fmt.Sprintf("env[%d].valueFrom", i)
+		kind, ref, src := "configmap", e.ValueFrom.ConfigMapKeyRef, cs.maps
+		if e.ValueFrom.SecretKeyRef != nil {
+			kind, ref, src = "secret", e.ValueFrom.SecretKeyRef, cs.secrets
+		}
+		if ref == nil {
+			continue
+		}
+		optional := ref.Optional != nil && *ref.Optional
+		data, ok := src[ns+"/"+ref.Name]
+		if !ok {
+			if optional {
+				continue
+			}
+			return nil, &RefError{field, fmt.Sprintf("%s %q not found in namespace %s", kind, ref.Name, ns)}
+		}
+		val, ok := data[ref.Key]
+		if !ok {
+			if optional {
+				continue
+			}
+			return nil, &RefError{field, fmt.Sprintf("key %q not found in %s %q", ref.Key, kind, ref.Name)}
+		}
+		r.Refs[e.Name] = val
+	}
+	return r, nil
+}
+
+// digest is a hash of everything a pod spec takes from ConfigMaps and Secrets, "" when
+// it takes nothing.
+func (cs *ConfigSources) digest(ns string, spec *PodSpec) (string, error) {
+	h := sha256.New()
+	used := false
+	for i := range spec.Containers {
+		r, err := cs.Resolve(ns, &spec.Containers[i])
+		if err != nil {
+			var re *RefError
+			if errors.As(err, &re) {
+				re.Field = fmt.Sprintf("containers[%d].%s", i, re.Field)
+			}
+			return "", err
+		}
+		for _, e := range r.From {
+			fmt.Fprintf(h, "%d:%s=%q\n", i, e.Name, e.Value)
+			used = true
+		}
+		keys := make([]string, 0, len(r.Refs))
+		for k := range r.Refs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(h, "%d:%s=%q\n", i, k, r.Refs[k])
+			used = true
+		}
+	}
+	if !used {
+		return "", nil
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// stampConfig checks that every ConfigMap and Secret the objects' pods use exists, and
+// marks each pod template that uses some with a digest of the values it takes.
+func stampConfig(objs []*Object) ErrorList {
+	var all []any
+	for _, o := range objs {
+		all = append(all, o.Obj)
+	}
+	cs := NewConfigSources(all)
+	var errs ErrorList
+	for _, o := range objs {
+		spec := o.PodSpec()
+		if spec == nil {
+			continue
+		}
+		_, meta := o.Meta()
+		d, err := cs.digest(meta.Namespace, spec)
+		if err != nil {
+			path := podSpecPath(o) + "containers"
+			var re *RefError
+			if errors.As(err, &re) {
+				path = podSpecPath(o) + re.Field
+			}
+			errs = append(errs, o.errorf(path, nil, "%v", err))
+			continue
+		}
+		if d == "" {
+			continue
+		}
+		tmpl := o.templateMeta()
+		if tmpl.Annotations == nil {
+			tmpl.Annotations = map[string]string{}
+		}
+		tmpl.Annotations[ConfigDigestAnnotation] = d
+	}
+	return errs
+}
+
+// templateMeta is the metadata of an object's pods: its template's, or a Pod's own.
+func (o *Object) templateMeta() *ObjectMeta {
+	switch v := o.Obj.(type) {
+	case *Deployment:
+		return &v.Spec.Template.ObjectMeta
+	case *ReplicaSet:
+		return &v.Spec.Template.ObjectMeta
+	case *Pod:
+		return &v.ObjectMeta
+	}
+	return nil
+}
