@@ -1,10 +1,10 @@
 package manifest
 
 import (
-	"errors"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 )
@@ -54,7 +54,7 @@ func NewConfigSources(objs []any) *ConfigSources {
 // variables in order, and the value of each env entry with a configMapKeyRef or
 // secretKeyRef. It is handed to the backend with the pod, never printed.
 type Resolved struct {
-	From []EnvVar         `json:"from,omitempty"`
+	From []EnvVar          `json:"from,omitempty"`
 	Refs map[string]string `json:"refs,omitempty"`
 }
 

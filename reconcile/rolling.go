@@ -3,8 +3,8 @@ package reconcile
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"sort"
+	"strconv"
 	"time"
 
 	"kgit.dev/kgit/manifest"
