@@ -87,6 +87,26 @@ spec:
 		t.Errorf("logs: exit %d: %q", code, out.String())
 	}
 
+	// scale and rollout undo, as on the process backend
+	if code, errs := e.kgit("scale", "deploy/web", "--replicas", "2"); code != 0 {
+		t.Fatalf("scale: exit %d\n%s", code, errs)
+	}
+	if got := images(); got[repo+":v2"] != 2 {
+		t.Errorf("ready pods after scale to 2: %v", got)
+	}
+	if code, errs := e.kgit("rollout", "undo", "deploy/web"); code != 0 {
+		t.Fatalf("rollout undo: exit %d\n%s", code, errs)
+	}
+	if got := images(); got[repo+":v1"] != 2 || len(got) != 1 {
+		t.Errorf("ready pods after undo: %v, want 2 of v1", got)
+	}
+	if code, errs := e.kgit("sync", "--force"); code != 0 {
+		t.Fatalf("sync --force: exit %d\n%s", code, errs)
+	}
+	if got := images(); got[repo+":v2"] != 3 || len(got) != 1 {
+		t.Errorf("ready pods after sync --force: %v, want git's 3 of v2", got)
+	}
+
 	// An image that is not there fails the sync, naming it; the running version stays.
 	write(repo+":v404", "Never")
 	code, errs := e.kgit("sync", "--timeout", "60s")
