@@ -163,6 +163,14 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 		}
 		res, err := b.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: containerName(spec.Namespace, spec.Name, c.Name),
 			Config: cfg, HostConfig: host, NetworkingConfig: netcfg})
+		if err != nil && netcfg != nil && networkGone(err) {
+			// kgit's network was removed meanwhile (docker network prune): make it again.
+			if netID, _, err = b.network(ctx); err == nil {
+				netcfg.EndpointsConfig[NetworkName].NetworkID = netID
+				res, err = b.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: containerName(spec.Namespace, spec.Name, c.Name),
+					Config: cfg, HostConfig: host, NetworkingConfig: netcfg})
+			}
+		}
 		if err != nil {
 			_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
 			if strings.Contains(err.Error(), "Conflict") {
@@ -184,6 +192,12 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 		return nil, fmt.Errorf("docker: pod %s vanished after it was created: %v", spec.Name, err)
 	}
 	return pods[0], nil
+}
+
+// networkGone reports an engine error about a network that does not exist.
+func networkGone(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "network") && (strings.Contains(msg, "not found") || strings.Contains(msg, "no such"))
 }
 
 // containerConfig maps a pod container onto Docker's: command/args override
