@@ -25,7 +25,7 @@ type getFlags struct {
 func newGetCmd(g *globals) *cobra.Command {
 	f := &getFlags{}
 	cmd := &cobra.Command{
-		Use:   "get pods|replicasets|deployments [NAME]",
+		Use:   "get pods|replicasets|deployments|configmaps|secrets [NAME]",
 		Short: "List objects as kubectl does (every kgit app on the backend unless narrowed)",
 		Args:  rangeArgs(1, 2, "a resource type and an optional name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -219,6 +219,20 @@ func printTable(w io.Writer, kind string, vs []view, wide bool, now time.Time) e
 				cells = append(cells, v.rs.RS.Spec.Selector.String())
 			}
 			row(cells...)
+		}
+	case "ConfigMap":
+		row("NAME", "DATA", "AGE")
+		for _, v := range vs {
+			row(v.name, fmt.Sprint(v.data), humanDuration(now.Sub(v.created)))
+		}
+	case "Secret":
+		row("NAME", "TYPE", "DATA", "AGE")
+		for _, v := range vs {
+			t := "Opaque"
+			if s, ok := v.obj.(*manifest.Secret); ok && s.Type != "" {
+				t = s.Type
+			}
+			row(v.name, t, fmt.Sprint(v.data), humanDuration(now.Sub(v.created)))
 		}
 	case "Deployment":
 		// OVERRIDE is kgit's: shown when a Deployment is held by a rollback or a scale.

@@ -16,12 +16,14 @@ var kinds = map[string]string{
 	"pod": "Pod", "pods": "Pod", "po": "Pod",
 	"replicaset": "ReplicaSet", "replicasets": "ReplicaSet", "rs": "ReplicaSet",
 	"deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
+	"configmap": "ConfigMap", "configmaps": "ConfigMap", "cm": "ConfigMap",
+	"secret": "Secret", "secrets": "Secret",
 }
 
 func kindOf(s string) (string, error) {
 	k, ok := kinds[strings.ToLower(strings.TrimSuffix(strings.ToLower(s), ".apps"))]
 	if !ok {
-		return "", invalid("unknown resource type %q (supported: pods (po), replicasets (rs), deployments (deploy))", s)
+		return "", invalid("unknown resource type %q (supported: pods (po), replicasets (rs), deployments (deploy), configmaps (cm), secrets)", s)
 	}
 	return k, nil
 }
@@ -37,6 +39,8 @@ type view struct {
 	deploy                     *manifest.Deployment
 	dstatus                    reconcile.DeploymentStatus
 	progress                   reconcile.Progress // as last recorded by a sync
+	data                       int                // a ConfigMap's or Secret's number of keys
+	secretType                 string
 }
 
 // views returns every object of a kind in one app's state, sorted by name.
@@ -55,6 +59,16 @@ func views(st *reconcile.State, app, kind string, now time.Time) []view {
 				"spec": rs.RS.Spec, "status": map[string]any{"replicas": c.Replicas, "readyReplicas": c.Ready, "availableReplicas": c.Available}}
 			out = append(out, view{kind: kind, app: app, name: rs.RS.Name, namespace: rs.RS.Namespace,
 				labels: rs.RS.Labels, annotations: rs.RS.Annotations, created: rs.Created, obj: obj, rs: rs})
+		}
+	case "ConfigMap", "Secret":
+		for _, a := range st.Applied {
+			if a.Key.Kind != kind {
+				continue
+			}
+			_, meta := (&manifest.Object{Obj: a.Object}).Meta()
+			obj, data := configObject(a.Object)
+			out = append(out, view{kind: kind, app: app, name: meta.Name, namespace: meta.Namespace, labels: meta.Labels,
+				annotations: meta.Annotations, created: a.Created, obj: obj, data: data})
 		}
 	case "Deployment":
 		for _, a := range st.Applied {
@@ -220,4 +234,25 @@ func humanDuration(d time.Duration) string {
 		return fmt.Sprintf("%dy", y)
 	}
 	return fmt.Sprintf("%dy", s/(365*86400))
+}
+
+// configObject is a ConfigMap as Kubernetes shows it, or a Secret with every value
+// replaced: kgit never prints a Secret's values. It also returns the number of keys.
+func configObject(obj any) (any, int) {
+	switch v := obj.(type) {
+	case *manifest.ConfigMap:
+		return v, len(v.Data) + len(v.BinaryData)
+	case *manifest.Secret:
+		c := *v
+		c.Data = map[string]string{}
+		for k := range v.Data {
+			c.Data[k] = "(secret value)"
+		}
+		for k := range v.StringData {
+			c.Data[k] = "(secret value)"
+		}
+		c.StringData = nil
+		return &c, len(c.Data)
+	}
+	return obj, 0
 }

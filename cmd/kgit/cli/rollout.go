@@ -23,7 +23,7 @@ import (
 func newRolloutCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollout",
-		Short: "Inspect rollouts of Deployments",
+		Short: "Watch, list and undo the rollouts of Deployments",
 	}
 	cmd.AddCommand(newRolloutStatusCmd(g), newRolloutHistoryCmd(g), newRolloutUndoCmd(g))
 	return cmd
