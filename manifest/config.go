@@ -204,6 +204,8 @@ func (o *Object) templateMeta() *ObjectMeta {
 		return &v.Spec.Template.ObjectMeta
 	case *Pod:
 		return &v.ObjectMeta
+	case *DaemonSet:
+		return &v.Spec.Template.ObjectMeta
 	}
 	return nil
 }

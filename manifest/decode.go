@@ -42,6 +42,8 @@ func (o *Object) Meta() (*TypeMeta, *ObjectMeta) {
 		return &v.TypeMeta, &v.ObjectMeta
 	case *Pod:
 		return &v.TypeMeta, &v.ObjectMeta
+	case *DaemonSet:
+		return &v.TypeMeta, &v.ObjectMeta
 	case *ConfigMap:
 		return &v.TypeMeta, &v.ObjectMeta
 	case *Secret:
@@ -87,13 +89,14 @@ var kinds = map[string]func() any{
 	"apps/v1/Deployment": func() any { return new(Deployment) },
 	"apps/v1/ReplicaSet": func() any { return new(ReplicaSet) },
 	"v1/Pod":             func() any { return new(Pod) },
+	"apps/v1/DaemonSet":  func() any { return new(DaemonSet) },
 	"v1/ConfigMap":       func() any { return new(ConfigMap) },
 	"v1/Secret":          func() any { return new(Secret) },
 }
 
 // notYet are kinds of the design that kgit will support but does not yet.
 var notYet = map[string]string{
-	"Service": "v1", "DaemonSet": "apps/v1", "StatefulSet": "apps/v1",
+	"Service": "v1", "StatefulSet": "apps/v1",
 }
 
 // Decode reads every document of one YAML or JSON file. It returns all the objects, or
@@ -178,14 +181,14 @@ func decodeDocument(file string, doc *yaml.Node) (*Object, ErrorList) {
 	newObj, ok := kinds[apiVersion+"/"+kind]
 	if !ok {
 		if v, later := notYet[kind]; later && v == apiVersion {
-			return nil, ErrorList{obj.errorf("kind", nil, "%s %s is not supported yet (supported: Deployment, ReplicaSet, Pod, ConfigMap, Secret)", apiVersion, kind)}
+			return nil, ErrorList{obj.errorf("kind", nil, "%s %s is not supported yet (supported: Deployment, ReplicaSet, DaemonSet, Pod, ConfigMap, Secret)", apiVersion, kind)}
 		}
 		for k := range kinds {
 			if strings.HasSuffix(k, "/"+kind) {
 				return nil, ErrorList{obj.errorf("apiVersion", apiVersion, "kind %s has apiVersion %s", kind, strings.TrimSuffix(k, "/"+kind))}
 			}
 		}
-		return nil, ErrorList{obj.errorf("kind", kind, "unsupported kind (supported: Deployment, ReplicaSet, Pod, ConfigMap, Secret)")}
+		return nil, ErrorList{obj.errorf("kind", kind, "unsupported kind (supported: Deployment, ReplicaSet, DaemonSet, Pod, ConfigMap, Secret)")}
 	}
 	target := newObj()
 	w := &walker{obj: obj}

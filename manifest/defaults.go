@@ -29,7 +29,31 @@ func Default(o *Object) {
 		DefaultPodSpec(&v.Spec.Template.Spec)
 	case *Pod:
 		DefaultPodSpec(&v.Spec)
+	case *DaemonSet:
+		defaultDaemonSet(&v.Spec)
 	}
+}
+
+// defaultDaemonSet: RollingUpdate with maxUnavailable 1 and maxSurge 0.
+func defaultDaemonSet(s *DaemonSetSpec) {
+	if s.UpdateStrategy.Type == "" {
+		s.UpdateStrategy.Type = "RollingUpdate"
+	}
+	if s.UpdateStrategy.Type == "RollingUpdate" {
+		if s.UpdateStrategy.RollingUpdate == nil {
+			s.UpdateStrategy.RollingUpdate = &RollingUpdateDeployment{}
+		}
+		if s.UpdateStrategy.RollingUpdate.MaxUnavailable == nil {
+			s.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(FromInt(1))
+		}
+		if s.UpdateStrategy.RollingUpdate.MaxSurge == nil {
+			s.UpdateStrategy.RollingUpdate.MaxSurge = ptr(FromInt(0))
+		}
+	}
+	if s.RevisionHistoryLimit == nil {
+		s.RevisionHistoryLimit = ptr[int32](DefaultRevisionHistoryLimit)
+	}
+	DefaultPodSpec(&s.Template.Spec)
 }
 
 func defaultDeployment(s *DeploymentSpec) {

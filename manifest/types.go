@@ -68,6 +68,28 @@ type RollingUpdateDeployment struct {
 	MaxSurge       *IntOrString `json:"maxSurge,omitempty"`
 }
 
+// DaemonSet is apps/v1 DaemonSet: one pod per node, and kgit has one node.
+type DaemonSet struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       DaemonSetSpec `json:"spec"`
+}
+
+// DaemonSetSpec is apps/v1 DaemonSetSpec.
+type DaemonSetSpec struct {
+	Selector             *LabelSelector          `json:"selector,omitempty"`
+	Template             PodTemplateSpec         `json:"template"`
+	UpdateStrategy       DaemonSetUpdateStrategy `json:"updateStrategy,omitempty"`
+	MinReadySeconds      int32                   `json:"minReadySeconds,omitempty"`
+	RevisionHistoryLimit *int32                  `json:"revisionHistoryLimit,omitempty"`
+}
+
+// DaemonSetUpdateStrategy is RollingUpdate or OnDelete.
+type DaemonSetUpdateStrategy struct {
+	Type          string                   `json:"type,omitempty"`
+	RollingUpdate *RollingUpdateDeployment `json:"rollingUpdate,omitempty"`
+}
+
 // ReplicaSet is apps/v1 ReplicaSet.
 type ReplicaSet struct {
 	TypeMeta   `json:",inline"`

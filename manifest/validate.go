@@ -41,6 +41,16 @@ func Validate(o *Object) ErrorList {
 		v.configData(x.StringData, "stringData", false)
 	case *Deployment:
 		v.deploymentSpec(&x.Spec)
+	case *DaemonSet:
+		v.nonNegative(int64(x.Spec.MinReadySeconds), "spec.minReadySeconds")
+		v.selectorAndTemplate(x.Spec.Selector, &x.Spec.Template, "spec")
+		switch x.Spec.UpdateStrategy.Type {
+		case "OnDelete":
+		case "RollingUpdate":
+			v.strategy(&DeploymentStrategy{Type: "RollingUpdate", RollingUpdate: x.Spec.UpdateStrategy.RollingUpdate}, "spec.updateStrategy")
+		default:
+			v.add("spec.updateStrategy.type", x.Spec.UpdateStrategy.Type, "Unsupported value: supported values: \"OnDelete\", \"RollingUpdate\"")
+		}
 	case *ReplicaSet:
 		v.replicas(x.Spec.Replicas, "spec.replicas")
 		v.nonNegative(int64(x.Spec.MinReadySeconds), "spec.minReadySeconds")
@@ -131,30 +141,30 @@ func (v *validator) deploymentSpec(s *DeploymentSpec) {
 		}
 	}
 	v.selectorAndTemplate(s.Selector, &s.Template, "spec")
-	v.strategy(&s.Strategy)
+	v.strategy(&s.Strategy, "spec.strategy")
 }
 
-func (v *validator) strategy(s *DeploymentStrategy) {
+func (v *validator) strategy(s *DeploymentStrategy, path string) {
 	switch s.Type {
 	case "Recreate":
 		if s.RollingUpdate != nil {
-			v.add("spec.strategy.rollingUpdate", nil, "Forbidden: may not be specified when strategy `type` is 'Recreate'")
+			v.add(path+".rollingUpdate", nil, "Forbidden: may not be specified when strategy `type` is 'Recreate'")
 		}
 	case "RollingUpdate":
 		ru := s.RollingUpdate
 		if ru == nil {
 			return
 		}
-		surge := v.intOrPercent(ru.MaxSurge, "spec.strategy.rollingUpdate.maxSurge")
-		unavail := v.intOrPercent(ru.MaxUnavailable, "spec.strategy.rollingUpdate.maxUnavailable")
+		surge := v.intOrPercent(ru.MaxSurge, path+".rollingUpdate.maxSurge")
+		unavail := v.intOrPercent(ru.MaxUnavailable, path+".rollingUpdate.maxUnavailable")
 		if ru.MaxUnavailable != nil && ru.MaxUnavailable.IsString && unavail > 100 {
-			v.add("spec.strategy.rollingUpdate.maxUnavailable", ru.MaxUnavailable.StrVal, "must not be greater than 100%%")
+			v.add(path+".rollingUpdate.maxUnavailable", ru.MaxUnavailable.StrVal, "must not be greater than 100%%")
 		}
 		if ru.MaxSurge != nil && ru.MaxUnavailable != nil && surge == 0 && unavail == 0 {
-			v.add("spec.strategy.rollingUpdate.maxUnavailable", ru.MaxUnavailable.String(), "may not be 0 when `maxSurge` is 0")
+			v.add(path+".rollingUpdate.maxUnavailable", ru.MaxUnavailable.String(), "may not be 0 when `maxSurge` is 0")
 		}
 	default:
-		v.add("spec.strategy.type", s.Type, "Unsupported value: supported values: \"Recreate\", \"RollingUpdate\"")
+		v.add(path+".type", s.Type, "Unsupported value: supported values: \"Recreate\", \"RollingUpdate\"")
 	}
 }
 

@@ -30,6 +30,8 @@ func (o *Object) PodSpec() *PodSpec {
 		return &v.Spec.Template.Spec
 	case *Pod:
 		return &v.Spec
+	case *DaemonSet:
+		return &v.Spec.Template.Spec
 	}
 	return nil
 }

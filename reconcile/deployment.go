@@ -70,9 +70,12 @@ func (r *Reconciler) syncDeployment(ctx context.Context, st *State, a *Applied, 
 		}
 	}
 	var err error
-	if s.Type == "Recreate" {
+	switch s.Type {
+	case "Recreate":
 		err = r.rolloutRecreate(ctx, d, newRS, old)
-	} else {
+	case "OnDelete":
+		err = r.rolloutOnDelete(ctx, d, newRS, old)
+	default:
 		err = r.rolloutRolling(ctx, d, s, newRS, old)
 	}
 	if err != nil {
@@ -89,12 +92,17 @@ func (r *Reconciler) trackProgress(ctx context.Context, st *State, a *Applied, d
 	cur := Progress{Replicas: ds.Replicas, Updated: ds.Updated, Ready: ds.Ready, Available: ds.Available, LastCompleteHash: a.Progress.LastCompleteHash}
 	cur.Progressing = SyncRolloutStatus(d, a.Progress, cur, newRS.RS.Name, now)
 	complete := DeploymentComplete(int(*d.Spec.Replicas), cur)
+	if d.Spec.Strategy.Type == "OnDelete" {
+		// OnDelete never replaces a pod: done when every pod runs, old template or new.
+		want := int(*d.Spec.Replicas)
+		complete = cur.Replicas == want && cur.Available == want
+	}
 	if complete {
 		cur.LastCompleteHash = newRS.RS.Spec.Template.Labels[HashLabel]
 	}
 	if cur.Progressing != nil && cur.Progressing.Reason == ReasonDeadlineExceeded &&
 		(a.Progress.Progressing == nil || a.Progress.Progressing.Reason != ReasonDeadlineExceeded) {
-		r.event("deployment.apps/"+d.Name, "ProgressDeadlineExceeded", "%s", cur.Progressing.Message)
+		r.event(controllerName(d), "ProgressDeadlineExceeded", "%s", cur.Progressing.Message)
 	}
 	if err := r.saveProgress(ctx, a, cur); err != nil {
 		return rolloutInProgress, err
@@ -169,6 +177,56 @@ func (r *Reconciler) rolloutRecreate(ctx context.Context, d *manifest.Deployment
 		return r.scale(ctx, d, newRS, want)
 	}
 	return nil
+}
+
+// rolloutOnDelete is a DaemonSet's OnDelete strategy: old pods are never replaced; a pod
+// that goes (deleted, or lost) comes back from the new template.
+func (r *Reconciler) rolloutOnDelete(ctx context.Context, d *manifest.Deployment, newRS *RS, old []*RS) error {
+	for _, rs := range old {
+		if n := activePods([]*RS{rs}); rs.Replicas() != n {
+			if err := r.scale(ctx, d, rs, n); err != nil {
+				return err
+			}
+		}
+	}
+	if want := max(0, int(*d.Spec.Replicas)-activePods(old)); newRS.Replicas() != want {
+		return r.scale(ctx, d, newRS, want)
+	}
+	return nil
+}
+
+// controllerName names a Deployment, or the DaemonSet it stands in for, in events.
+func controllerName(d *manifest.Deployment) string {
+	kind := "Deployment"
+	if d.Kind == "DaemonSet" {
+		kind = "DaemonSet"
+	}
+	return ObjectName(manifest.Key{Kind: kind, Name: d.Name})
+}
+
+// activePods counts the active pods of ReplicaSets.
+func activePods(rss []*RS) int {
+	n := 0
+	for _, rs := range rss {
+		for _, p := range rs.Pods {
+			if p.Status.Active() {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// asDeployment is the Deployment that stands in for a DaemonSet: one node, so one
+// replica, rolled with the DaemonSet's maxSurge/maxUnavailable or kept on OnDelete.
+func asDeployment(ds *manifest.DaemonSet) *manifest.Deployment {
+	one := int32(1)
+	pds := int32(math.MaxInt32) // a DaemonSet has no progress deadline
+	d := &manifest.Deployment{TypeMeta: manifest.TypeMeta{APIVersion: "apps/v1", Kind: "DaemonSet"}, ObjectMeta: ds.ObjectMeta}
+	d.Spec = manifest.DeploymentSpec{Replicas: &one, Selector: ds.Spec.Selector, Template: ds.Spec.Template,
+		MinReadySeconds: ds.Spec.MinReadySeconds, RevisionHistoryLimit: ds.Spec.RevisionHistoryLimit, ProgressDeadlineSeconds: &pds,
+		Strategy: manifest.DeploymentStrategy{Type: ds.Spec.UpdateStrategy.Type, RollingUpdate: ds.Spec.UpdateStrategy.RollingUpdate}}
+	return d
 }
 
 // scaleDownForRecreate scales the old ReplicaSets to 0 and reports whether any of their
@@ -290,8 +348,10 @@ func (r *Reconciler) createReplicaSet(ctx context.Context, st *State, a *Applied
 	setRevision(rs, maxRevision(owned)+1)
 	s := StrategyOf(d)
 	now := r.now()
-	n, err := NewRSNewReplicas(s, scaleViews(owned, now), ScaleRS{Name: name})
-	if err != nil {
+	n, err := 0, error(nil)
+	if s.Type == "OnDelete" {
+		n = max(0, s.Replicas-activePods(owned))
+	} else if n, err = NewRSNewReplicas(s, scaleViews(owned, now), ScaleRS{Name: name}); err != nil {
 		return nil, err
 	}
 	*rs.Spec.Replicas = int32(n)
@@ -350,7 +410,7 @@ func (r *Reconciler) scale(ctx context.Context, d *manifest.Deployment, rs *RS, 
 	if n < from {
 		dir = "down"
 	}
-	r.event("deployment.apps/"+d.Name, "ScalingReplicaSet", "Scaled %s replica set %s to %d from %d", dir, rs.RS.Name, n, from)
+	r.event(controllerName(d), "ScalingReplicaSet", "Scaled %s replica set %s to %d from %d", dir, rs.RS.Name, n, from)
 	return nil
 }
 
@@ -373,7 +433,7 @@ func (r *Reconciler) cleanupHistory(ctx context.Context, d *manifest.Deployment,
 		if err := r.Backend.DeleteRecord(ctx, byName[name].record); err != nil {
 			return err
 		}
-		r.event("deployment.apps/"+d.Name, "DeletedReplicaSet", "Deleted old replica set %s (revisionHistoryLimit %d)", name, *limit)
+		r.event(controllerName(d), "DeletedReplicaSet", "Deleted old replica set %s (revisionHistoryLimit %d)", name, *limit)
 	}
 	return nil
 }

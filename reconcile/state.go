@@ -173,9 +173,9 @@ func (s *State) addRecord(r backend.Record) error {
 		return fmt.Errorf("record %s/%s/%s is unreadable: %w", r.Kind, r.Namespace, r.Name, err)
 	}
 	commit := r.Labels[backend.LabelCommit]
-	if r.Kind == "ReplicaSet" && r.Labels[backend.LabelOwnerKind] == "Deployment" {
+	if ok := r.Labels[backend.LabelOwnerKind]; r.Kind == "ReplicaSet" && (ok == "Deployment" || ok == "DaemonSet") {
 		rs := &RS{RS: new(manifest.ReplicaSet), Created: r.Created, Commit: commit, record: r,
-			Owner: manifest.Key{Kind: "Deployment", Namespace: r.Namespace, Name: r.Labels[backend.LabelOwner]}}
+			Owner: manifest.Key{Kind: ok, Namespace: r.Namespace, Name: r.Labels[backend.LabelOwner]}}
 		if err := json.Unmarshal(r.Data, rs.RS); err != nil {
 			return bad(err)
 		}
@@ -190,6 +190,8 @@ func (s *State) addRecord(r backend.Record) error {
 		a.Object = new(manifest.ReplicaSet)
 	case "Pod":
 		a.Object = new(manifest.Pod)
+	case "DaemonSet":
+		a.Object = new(manifest.DaemonSet)
 	case "ConfigMap":
 		a.Object = new(manifest.ConfigMap)
 	case "Secret":
@@ -215,7 +217,7 @@ func (s *State) addRecord(r backend.Record) error {
 // rsNameOf returns the name of the ReplicaSet a pod belongs to ("" for a bare pod).
 func rsNameOf(p *backend.Pod) string {
 	switch p.Labels[backend.LabelOwnerKind] {
-	case "Deployment":
+	case "Deployment", "DaemonSet":
 		return p.Labels[backend.LabelOwner] + "-" + p.Labels[backend.LabelHash]
 	case "ReplicaSet":
 		return p.Labels[backend.LabelOwner]
@@ -234,6 +236,9 @@ type DeploymentStatus struct {
 func (s *State) StatusOf(d *manifest.Deployment, now time.Time) DeploymentStatus {
 	var st DeploymentStatus
 	k := manifest.Key{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name}
+	if d.Kind == "DaemonSet" { // the stand-in of a DaemonSet (see asDeployment)
+		k.Kind = "DaemonSet"
+	}
 	for _, rs := range s.Owned(k) {
 		c := count(rs.Pods, d.Spec.MinReadySeconds, now)
 		st.Replicas += c.Replicas

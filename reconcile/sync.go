@@ -194,6 +194,8 @@ func markAppRollback(o *manifest.Object, ov Override) *manifest.Object {
 		c.Obj = new(manifest.ReplicaSet)
 	case "Pod":
 		c.Obj = new(manifest.Pod)
+	case "DaemonSet":
+		c.Obj = new(manifest.DaemonSet)
 	case "ConfigMap":
 		c.Obj = new(manifest.ConfigMap)
 	case "Secret":
@@ -220,6 +222,8 @@ func ObjectName(k manifest.Key) string {
 		return "replicaset.apps/" + k.Name
 	case "Pod":
 		return "pod/" + k.Name
+	case "DaemonSet":
+		return "daemonset.apps/" + k.Name
 	case "ConfigMap":
 		return "configmap/" + k.Name
 	case "Secret":
@@ -318,14 +322,18 @@ func (r *Reconciler) Step(ctx context.Context, st *State) (bool, error) {
 	inProgress := false
 	for _, a := range sortedApplied(st) {
 		switch obj := a.Object.(type) {
-		case *manifest.Deployment:
-			state, err := r.syncDeployment(ctx, st, a, obj)
+		case *manifest.Deployment, *manifest.DaemonSet:
+			d, ok := obj.(*manifest.Deployment)
+			if !ok {
+				d = asDeployment(obj.(*manifest.DaemonSet))
+			}
+			state, err := r.syncDeployment(ctx, st, a, d)
 			if err != nil {
 				return false, err
 			}
 			switch state {
 			case rolloutFailed:
-				failed = append(failed, r.failure(st, a, obj))
+				failed = append(failed, r.failure(st, a, d))
 				failedKeys = append(failedKeys, a.Key)
 			case rolloutInProgress:
 				inProgress = true
@@ -479,8 +487,8 @@ func (r *Reconciler) createPods(ctx context.Context, st *State, rs *RS, n int) e
 		return fmt.Errorf("%s: %w", ObjectName(manifest.Key{Kind: "ReplicaSet", Name: rs.RS.Name}), err)
 	}
 	ownerKind, owner := "ReplicaSet", rs.RS.Name
-	if rs.Owner.Kind == "Deployment" {
-		ownerKind, owner = "Deployment", rs.Owner.Name
+	if rs.Owner.Kind == "Deployment" || rs.Owner.Kind == "DaemonSet" {
+		ownerKind, owner = rs.Owner.Kind, rs.Owner.Name
 	}
 	labels := r.podLabels(t.Labels, rs.RS.Namespace, ownerKind, owner, t.Labels[HashLabel], rs.RS.Annotations[RevisionAnnotation], rs.Commit)
 	rsName := ObjectName(manifest.Key{Kind: "ReplicaSet", Name: rs.RS.Name})

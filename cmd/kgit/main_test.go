@@ -153,7 +153,14 @@ func cmdProcs(ts *testscript.TestScript, neg bool, args []string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("%d processes match %q, want %d", got, args[0], want)
+			var who []string
+			for _, pid := range findProcs(args[0]) {
+				stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+				f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+				parent, _ := os.ReadFile(fmt.Sprintf("/proc/%s/cmdline", f[1]))
+				who = append(who, fmt.Sprintf("%d (parent %s: %s)", pid, f[1], strings.ReplaceAll(string(parent), "\x00", " ")))
+			}
+			ts.Fatalf("%d processes match %q, want %d: %s", got, args[0], want, strings.Join(who, "; "))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
