@@ -155,13 +155,15 @@ func (e *rolloutEnv) watch(stop chan struct{}) func() []sample {
 	return func() []sample { <-done; mu.Lock(); defer mu.Unlock(); return samples }
 }
 
-func TestRollingUpdate25PercentBounds(t *testing.T) {
+// rollWatched syncs v1, then rolls to v2 with the strategy while a watcher samples the
+// pods; it returns the samples and the sync's stderr.
+func rollWatched(t *testing.T, strategy string) ([]sample, string) {
 	e := newRolloutEnv(t)
-	e.commit("v1", rolling25, readyProbe, 600)
+	e.commit("v1", strategy, readyProbe, 600)
 	if code, errs := e.kgit("sync"); code != 0 {
 		t.Fatalf("sync v1: exit %d\n%s", code, errs)
 	}
-	e.commit("v2", rolling25, readyProbe, 600)
+	e.commit("v2", strategy, readyProbe, 600)
 	stop := make(chan struct{})
 	samples := e.watch(stop)
 	code, errs := e.kgit("sync")
@@ -169,8 +171,13 @@ func TestRollingUpdate25PercentBounds(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("sync v2: exit %d\n%s", code, errs)
 	}
+	return samples(), errs
+}
+
+func TestRollingUpdate25PercentBounds(t *testing.T) {
+	samples, errs := rollWatched(t, rolling25)
 	maxTotal, minReady := 0, 10
-	for _, s := range samples() {
+	for _, s := range samples {
 		maxTotal, minReady = max(maxTotal, s.total), min(minReady, s.ready)
 	}
 	t.Logf("observed at most %d pods and at least %d ready", maxTotal, minReady)
@@ -266,21 +273,9 @@ func TestAutoRollback(t *testing.T) {
 }
 
 func TestRecreateNeverOverlaps(t *testing.T) {
-	e := newRolloutEnv(t)
-	e.commit("v1", recreateStr, readyProbe, 600)
-	if code, errs := e.kgit("sync"); code != 0 {
-		t.Fatalf("sync v1: exit %d\n%s", code, errs)
-	}
-	e.commit("v2", recreateStr, readyProbe, 600)
-	stop := make(chan struct{})
-	samples := e.watch(stop)
-	code, errs := e.kgit("sync")
-	close(stop)
-	if code != 0 {
-		t.Fatalf("sync v2: exit %d\n%s", code, errs)
-	}
+	samples, _ := rollWatched(t, recreateStr)
 	sawV2 := false
-	for _, s := range samples() {
+	for _, s := range samples {
 		if s.v1 > 0 && s.v2 > 0 {
 			t.Fatalf("old and new pods ran at once: %+v", s)
 		}
