@@ -51,7 +51,7 @@ func (r *Reconciler) syncDeployment(ctx context.Context, st *State, a *Applied, 
 		if err != nil {
 			return rolloutInProgress, err
 		}
-		ds := st.StatusOf(d, now)
+		ds := st.StatusOf(a.Key, d, now)
 		p := a.Progress
 		p.Replicas, p.Updated, p.Ready, p.Available = ds.Replicas, 0, ds.Ready, ds.Available
 		p.Progressing = setCondition(p.Progressing, Condition{Type: "Progressing", Status: "True", Reason: ReasonNewRSCreated,
@@ -88,7 +88,7 @@ func (r *Reconciler) syncDeployment(ctx context.Context, st *State, a *Applied, 
 // when they changed, and cleans up old ReplicaSets once the rollout is complete.
 func (r *Reconciler) trackProgress(ctx context.Context, st *State, a *Applied, d *manifest.Deployment, newRS *RS, old []*RS) (rollout, error) {
 	now := r.now()
-	ds := st.StatusOf(d, now)
+	ds := st.StatusOf(a.Key, d, now)
 	cur := Progress{Replicas: ds.Replicas, Updated: ds.Updated, Ready: ds.Ready, Available: ds.Available, LastCompleteHash: a.Progress.LastCompleteHash}
 	cur.Progressing = SyncRolloutStatus(d, a.Progress, cur, newRS.RS.Name, now)
 	complete := DeploymentComplete(int(*d.Spec.Replicas), cur)

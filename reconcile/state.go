@@ -232,13 +232,10 @@ type DeploymentStatus struct {
 	Revision                            int
 }
 
-// StatusOf computes a Deployment's status at now.
-func (s *State) StatusOf(d *manifest.Deployment, now time.Time) DeploymentStatus {
+// StatusOf computes at now the status of the Deployment (or the DaemonSet standing in as
+// one) whose owner key is k.
+func (s *State) StatusOf(k manifest.Key, d *manifest.Deployment, now time.Time) DeploymentStatus {
 	var st DeploymentStatus
-	k := manifest.Key{Kind: "Deployment", Namespace: d.Namespace, Name: d.Name}
-	if d.Kind == "DaemonSet" { // the stand-in of a DaemonSet (see asDeployment)
-		k.Kind = "DaemonSet"
-	}
 	for _, rs := range s.Owned(k) {
 		c := count(rs.Pods, d.Spec.MinReadySeconds, now)
 		st.Replicas += c.Replicas

@@ -382,7 +382,7 @@ func (r *Reconciler) Step(ctx context.Context, st *State) (bool, error) {
 // available with their reasons.
 func (r *Reconciler) failure(st *State, a *Applied, d *manifest.Deployment) string {
 	msg := fmt.Sprintf("deployment %q exceeded its progress deadline (%ds)", d.Name, *d.Spec.ProgressDeadlineSeconds)
-	if s := st.StatusOf(d, r.now()); s.NewRS != nil {
+	if s := st.StatusOf(a.Key, d, r.now()); s.NewRS != nil {
 		msg += fmt.Sprintf(": %d of %d updated pods available%s", s.NewRS.Counts(r.now()).Available, *d.Spec.Replicas, whyNotReady(s.NewRS.Pods))
 	}
 	return msg

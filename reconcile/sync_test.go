@@ -266,9 +266,9 @@ func replicaSets(t *testing.T, r *Reconciler) map[string]int {
 	return out
 }
 
-// A template change in the middle of a rollout leaves two old ReplicaSets, which are
-// both scaled down as the newest comes up.
-func TestChangeDuringRollout(t *testing.T) {
+// midRollout is 10 replicas of v1 rolling to v2 (25%/25%) whose new pods do not become
+// ready on their own, three controller passes in.
+func midRollout(t *testing.T) (*memory.Backend, *Reconciler) {
 	b := memory.New()
 	r := &Reconciler{Backend: b, App: "shop", Poll: time.Millisecond}
 	syncOK(t, r, deployment(t, 10, "web:v1", "25%", "25%"))
@@ -277,16 +277,29 @@ func TestChangeDuringRollout(t *testing.T) {
 	for range 3 {
 		step(t, r)
 	}
-	if rs := replicaSets(t, r); rs["web:v2"] == 0 || rs["web:v1"] == 10 {
-		t.Fatalf("v2 did not start rolling: %v", rs)
-	}
-	applyOnly(t, r, deployment(t, 10, "web:v3", "25%", "25%"))
+	return b, r
+}
+
+// stepUntilDone runs controller passes, readying new pods after each, until converged.
+func stepUntilDone(t *testing.T, b *memory.Backend, r *Reconciler) {
+	t.Helper()
 	for i := 0; !step(t, r); i++ {
 		if i > 100 {
 			t.Fatalf("did not converge: %v", replicaSets(t, r))
 		}
 		readyAll(b)
 	}
+}
+
+// A template change in the middle of a rollout leaves two old ReplicaSets, which are
+// both scaled down as the newest comes up.
+func TestChangeDuringRollout(t *testing.T) {
+	b, r := midRollout(t)
+	if rs := replicaSets(t, r); rs["web:v2"] == 0 || rs["web:v1"] == 10 {
+		t.Fatalf("v2 did not start rolling: %v", rs)
+	}
+	applyOnly(t, r, deployment(t, 10, "web:v3", "25%", "25%"))
+	stepUntilDone(t, b, r)
 	if rs := replicaSets(t, r); rs["web:v1"] != 0 || rs["web:v2"] != 0 || rs["web:v3"] != 10 {
 		t.Errorf("replica sets %v, want only v3 with 10", rs)
 	}
@@ -295,14 +308,7 @@ func TestChangeDuringRollout(t *testing.T) {
 // A replicas change in the middle of a rollout is spread over the ReplicaSets in
 // proportion to their size.
 func TestScaleDuringRollout(t *testing.T) {
-	b := memory.New()
-	r := &Reconciler{Backend: b, App: "shop", Poll: time.Millisecond}
-	syncOK(t, r, deployment(t, 10, "web:v1", "25%", "25%"))
-	b.Hold = func(backend.PodSpec) bool { return true }
-	applyOnly(t, r, deployment(t, 10, "web:v2", "25%", "25%"))
-	for range 3 {
-		step(t, r)
-	}
+	b, r := midRollout(t)
 	before := replicaSets(t, r) // v1 8, v2 5: 13 = 10 + surge 3
 	applyOnly(t, r, deployment(t, 20, "web:v2", "25%", "25%"))
 	step(t, r)
@@ -311,12 +317,7 @@ func TestScaleDuringRollout(t *testing.T) {
 	if before["web:v1"] != 8 || before["web:v2"] != 5 || after["web:v1"]+after["web:v2"] != 25 || after["web:v1"] <= before["web:v1"] || after["web:v2"] <= before["web:v2"] {
 		t.Errorf("proportional scaling %v -> %v, want both to grow to 25 in all", before, after)
 	}
-	for i := 0; !step(t, r); i++ {
-		if i > 100 {
-			t.Fatalf("did not converge: %v", replicaSets(t, r))
-		}
-		readyAll(b)
-	}
+	stepUntilDone(t, b, r)
 	if rs := replicaSets(t, r); rs["web:v1"] != 0 || rs["web:v2"] != 20 {
 		t.Errorf("replica sets %v, want v2 with 20", rs)
 	}

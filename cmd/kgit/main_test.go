@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -77,13 +78,6 @@ func stopAll(root string) {
 	}
 }
 
-// run runs kgit in this process and returns its exit code and output.
-func run(args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	code := cli.Main(args, &out, &errb)
-	return code, out.String(), errb.String()
-}
-
 // pod VAR [kgit get args...]: sets $VAR to the name of the first pod listed.
 func cmdPod(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 1 {
@@ -100,23 +94,25 @@ func cmdPod(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[0], m[1])
 }
 
-// runIn runs kgit with the script's environment and working directory.
+// runIn runs kgit as its own process with the script's environment and working
+// directory: scripts run in parallel, so nothing process-wide (cwd, env) may change.
 func runIn(ts *testscript.TestScript, args ...string) (int, string, string) {
-	restore := []func(){}
-	for _, k := range []string{"KGIT_PROCESS_ROOT", "KGIT_STATE_DIR"} {
-		old := os.Getenv(k)
-		os.Setenv(k, ts.Getenv(k))
-		restore = append(restore, func() { os.Setenv(k, old) })
+	exe, err := os.Executable()
+	ts.Check(err)
+	env := os.Environ()
+	for _, k := range []string{"KGIT_PROCESS_ROOT", "KGIT_STATE_DIR", "HOME", "PATH"} {
+		env = append(env, k+"="+ts.Getenv(k))
 	}
-	wd, _ := os.Getwd()
-	os.Chdir(ts.Getenv("WORK"))
-	defer func() {
-		os.Chdir(wd)
-		for _, f := range restore {
-			f()
-		}
-	}()
-	return run(args...)
+	var out, errb bytes.Buffer
+	cmd := &exec.Cmd{Path: exe, Args: append([]string{"kgit"}, args...), Env: env, Dir: ts.Getenv("WORK"), Stdout: &out, Stderr: &errb}
+	err = cmd.Run()
+	code := 0
+	if exit, ok := err.(*exec.ExitError); ok {
+		code = exit.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("run kgit: %v", err)
+	}
+	return code, out.String(), errb.String()
 }
 
 // poll SECONDS REGEXP kgit-args...: reruns kgit until its stdout matches REGEXP;

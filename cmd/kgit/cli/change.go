@@ -58,3 +58,24 @@ func (g *globals) change(ctx context.Context, f *changeFlags, app string, wait b
 	}
 	return err
 }
+
+// changeDeployment is change for one Deployment of the source's app, named by
+// deploy/NAME: it finds it under the lock and hands it to do, then waits for the rollout.
+func (g *globals) changeDeployment(ctx context.Context, f *changeFlags, arg string,
+	do func(ctx context.Context, r *reconcile.Reconciler, st *reconcile.State, a *reconcile.Applied) error) error {
+	name, err := deployArg(arg)
+	if err != nil {
+		return err
+	}
+	app, err := g.appName()
+	if err != nil {
+		return err
+	}
+	return g.change(ctx, f, app, true, func(ctx context.Context, _ backend.Backend, r *reconcile.Reconciler, st *reconcile.State) error {
+		a, err := deploymentIn(st, app, name)
+		if err != nil {
+			return err
+		}
+		return do(ctx, r, st, a)
+	})
+}

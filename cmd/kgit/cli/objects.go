@@ -76,7 +76,7 @@ func views(st *reconcile.State, app, kind string, now time.Time) []view {
 			if !ok {
 				continue
 			}
-			s := st.StatusOf(d, now)
+			s := st.StatusOf(a.Key, d, now)
 			meta := metadata(&d.ObjectMeta, a.Created)
 			if s.Revision > 0 {
 				meta["annotations"] = withKey(d.Annotations, reconcile.RevisionAnnotation, fmt.Sprint(s.Revision))

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
-	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/manifest"
 
 	"kgit.dev/kgit/reconcile"
@@ -229,19 +228,8 @@ func newRolloutUndoCmd(g *globals) *cobra.Command {
 		Short: "Roll a Deployment back to an earlier revision's template (the previous one by default)",
 		Args:  exactArgs(1, "deploy/NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := deployArg(args[0])
-			if err != nil {
-				return err
-			}
-			app, err := g.appName()
-			if err != nil {
-				return err
-			}
-			return g.change(cmd.Context(), f, app, true, func(ctx context.Context, _ backend.Backend, r *reconcile.Reconciler, st *reconcile.State) error {
-				a, err := deploymentIn(st, app, name)
-				if err != nil {
-					return err
-				}
+			return g.changeDeployment(cmd.Context(), f, args[0], func(ctx context.Context, r *reconcile.Reconciler, st *reconcile.State, a *reconcile.Applied) error {
+				name := a.Key.Name
 				hist := reconcile.History(st, a.Key)
 				var revs []int
 				for _, h := range hist {
@@ -264,7 +252,7 @@ func newRolloutUndoCmd(g *globals) *cobra.Command {
 					if err := r.RollbackTo(ctx, st, a.Key, &d, a.Commit, h.Commit, a.Commit); err != nil {
 						return err
 					}
-					r.Events.Event(reconcile.Event{App: app, Object: reconcile.ObjectName(a.Key), Reason: "DeploymentRollback",
+					r.Events.Event(reconcile.Event{App: r.App, Object: reconcile.ObjectName(a.Key), Reason: "DeploymentRollback",
 						Message: fmt.Sprintf("Rolled back deployment %q to revision %d", name, n)})
 					fmt.Fprintf(g.stdout, "deployment.apps/%s rolled back\n", name)
 				}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/reconcile"
 )
 
@@ -18,26 +17,14 @@ func newScaleCmd(g *globals) *cobra.Command {
 		Short: "Set a Deployment's replicas by hand; it holds until git changes that Deployment's replicas",
 		Args:  exactArgs(1, "deploy/NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := deployArg(args[0])
-			if err != nil {
-				return err
-			}
 			if replicas < 0 {
 				return invalid("The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0")
 			}
-			app, err := g.appName()
-			if err != nil {
-				return err
-			}
-			return g.change(cmd.Context(), f, app, true, func(ctx context.Context, _ backend.Backend, r *reconcile.Reconciler, st *reconcile.State) error {
-				a, err := deploymentIn(st, app, name)
-				if err != nil {
-					return err
-				}
+			return g.changeDeployment(cmd.Context(), f, args[0], func(ctx context.Context, r *reconcile.Reconciler, st *reconcile.State, a *reconcile.Applied) error {
 				if err := r.Scale(ctx, st, a.Key, int32(replicas)); err != nil {
 					return err
 				}
-				fmt.Fprintf(g.stdout, "deployment.apps/%s scaled\n", name)
+				fmt.Fprintf(g.stdout, "deployment.apps/%s scaled\n", a.Key.Name)
 				return nil
 			})
 		},
