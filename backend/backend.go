@@ -38,6 +38,24 @@ type PodSpec struct {
 	// Resolved holds, by container name, the values the containers take from
 	// ConfigMaps and Secrets. Backends keep it out of anything they show.
 	Resolved map[string]*manifest.Resolved `json:"resolved,omitempty"`
+	// Files holds, by volume name, the files of configMap and secret volumes. Backends
+	// keep it out of anything they show too.
+	Files map[string]*manifest.VolumeFiles `json:"files,omitempty"`
+}
+
+// WithValues attaches what the pod takes from ConfigMaps and Secrets (nil: nothing).
+func (s PodSpec) WithValues(v *manifest.PodValues) PodSpec {
+	if v != nil {
+		s.Resolved, s.Files = v.Env, v.Files
+	}
+	return s
+}
+
+// Hidden returns the spec without the values taken from ConfigMaps and Secrets: what
+// a backend may show or store in plain sight.
+func (s PodSpec) Hidden() PodSpec {
+	s.Resolved, s.Files = nil, nil
+	return s
 }
 
 // Pod is a pod as the backend runs it.

@@ -124,11 +124,52 @@ func (cs *ConfigSources) Resolve(ns string, c *Container) (*Resolved, error) {
 	return r, nil
 }
 
-// digest is a hash of everything a pod spec takes from ConfigMaps and Secrets, "" when
-// it takes nothing.
-func (cs *ConfigSources) digest(ns string, spec *PodSpec) (string, error) {
-	h := sha256.New()
-	used := false
+// VolumeFile is one file of a configMap or secret volume; Path is relative to the
+// volume's root.
+type VolumeFile struct {
+	Path string `json:"path"`
+	Mode uint32 `json:"mode"`
+	Data []byte `json:"data"`
+}
+
+// VolumeFiles are the files of one configMap or secret volume.
+type VolumeFiles struct {
+	Secret bool         `json:"secret,omitempty"`
+	Files  []VolumeFile `json:"files"`
+}
+
+// PodValues is what a pod takes from ConfigMaps and Secrets: each container's
+// variables and each configMap or secret volume's files. It is handed to the backend
+// with the pod, never printed.
+type PodValues struct {
+	Env   map[string]*Resolved    // by container name
+	Files map[string]*VolumeFiles // by volume name
+}
+
+// Uses reports whether a pod spec takes anything from ConfigMaps or Secrets.
+func Uses(spec *PodSpec) bool {
+	for _, v := range spec.Volumes {
+		if v.ConfigMap != nil || v.Secret != nil {
+			return true
+		}
+	}
+	for _, c := range spec.Containers {
+		if len(c.EnvFrom) > 0 {
+			return true
+		}
+		for _, e := range c.Env {
+			if e.ValueFrom != nil && (e.ValueFrom.ConfigMapKeyRef != nil || e.ValueFrom.SecretKeyRef != nil) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ForPod resolves everything a pod spec of namespace ns takes from ConfigMaps and
+// Secrets. A RefError's Field is relative to the pod spec.
+func (cs *ConfigSources) ForPod(ns string, spec *PodSpec) (*PodValues, error) {
+	pv := &PodValues{Env: map[string]*Resolved{}, Files: map[string]*VolumeFiles{}}
 	for i := range spec.Containers {
 		r, err := cs.Resolve(ns, &spec.Containers[i])
 		if err != nil {
@@ -136,11 +177,88 @@ func (cs *ConfigSources) digest(ns string, spec *PodSpec) (string, error) {
 			if errors.As(err, &re) {
 				re.Field = fmt.Sprintf("containers[%d].%s", i, re.Field)
 			}
-			return "", err
+			return nil, err
 		}
+		pv.Env[spec.Containers[i].Name] = r
+	}
+	for i, v := range spec.Volumes {
+		var (
+			kind, name, field string
+			items             []KeyToPath
+			mode              *int32
+			optional          *bool
+			src               map[string]map[string]string
+		)
+		switch {
+		case v.ConfigMap != nil:
+			kind, name, field, items, mode, optional, src = "configmap", v.ConfigMap.Name, "configMap", v.ConfigMap.Items, v.ConfigMap.DefaultMode, v.ConfigMap.Optional, cs.maps
+		case v.Secret != nil:
+			kind, name, field, items, mode, optional, src = "secret", v.Secret.SecretName, "secret", v.Secret.Items, v.Secret.DefaultMode, v.Secret.Optional, cs.secrets
+		default:
+			continue
+		}
+		files, err := volumeFiles(kind, name, src[ns+"/"+name], items, mode, optional != nil && *optional)
+		if err != nil {
+			return nil, &RefError{fmt.Sprintf("volumes[%d].%s", i, field), err.Error()}
+		}
+		files.Secret = v.Secret != nil
+		pv.Files[v.Name] = files
+	}
+	return pv, nil
+}
+
+// volumeFiles lays out a ConfigMap's or Secret's data as a volume: every key, or the
+// listed items, with Kubernetes' default mode 0644.
+func volumeFiles(kind, name string, data map[string]string, items []KeyToPath, defaultMode *int32, optional bool) (*VolumeFiles, error) {
+	vf := &VolumeFiles{}
+	if data == nil {
+		if optional {
+			return vf, nil
+		}
+		return nil, fmt.Errorf("%s %q not found", kind, name)
+	}
+	mode := uint32(0o644)
+	if defaultMode != nil {
+		mode = uint32(*defaultMode)
+	}
+	if len(items) == 0 {
+		for k := range data {
+			items = append(items, KeyToPath{Key: k, Path: k})
+		}
+		sort.Slice(items, func(i, j int) bool { return items[i].Key < items[j].Key })
+	}
+	for _, it := range items {
+		val, ok := data[it.Key]
+		if !ok {
+			if optional {
+				continue
+			}
+			return nil, fmt.Errorf("key %q not found in %s %q", it.Key, kind, name)
+		}
+		m := mode
+		if it.Mode != nil {
+			m = uint32(*it.Mode)
+		}
+		vf.Files = append(vf.Files, VolumeFile{Path: it.Path, Mode: m, Data: []byte(val)})
+	}
+	return vf, nil
+}
+
+// digest is a hash of everything a pod spec takes from ConfigMaps and Secrets, "" when
+// it takes nothing.
+func (cs *ConfigSources) digest(ns string, spec *PodSpec) (string, error) {
+	if !Uses(spec) {
+		return "", nil
+	}
+	pv, err := cs.ForPod(ns, spec)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for i, c := range spec.Containers {
+		r := pv.Env[c.Name]
 		for _, e := range r.From {
 			fmt.Fprintf(h, "%d:%s=%q\n", i, e.Name, e.Value)
-			used = true
 		}
 		keys := make([]string, 0, len(r.Refs))
 		for k := range r.Refs {
@@ -149,11 +267,14 @@ func (cs *ConfigSources) digest(ns string, spec *PodSpec) (string, error) {
 		sort.Strings(keys)
 		for _, k := range keys {
 			fmt.Fprintf(h, "%d:%s=%q\n", i, k, r.Refs[k])
-			used = true
 		}
 	}
-	if !used {
-		return "", nil
+	for _, v := range spec.Volumes {
+		if vf := pv.Files[v.Name]; vf != nil {
+			for _, f := range vf.Files {
+				fmt.Fprintf(h, "volume %s:%s:%o=%q\n", v.Name, f.Path, f.Mode, f.Data)
+			}
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }

@@ -27,8 +27,10 @@ func HostAccess(o *Object) []*FieldError {
 			add(f.field, f.field)
 		}
 	}
-	for _, v := range HostPathVolumes(spec) {
-		add(fmt.Sprintf("volumes[%d].hostPath", v.Index), "a hostPath volume ("+v.Path+")")
+	for i, v := range spec.Volumes {
+		if v.HostPath != nil {
+			add(fmt.Sprintf("volumes[%d].hostPath", i), "a hostPath volume ("+v.HostPath.Path+")")
+		}
 	}
 	for i, c := range spec.Containers {
 		sc := ContainerSecurity(&c)
@@ -68,59 +70,13 @@ func ContainerSecurity(c *Container) Security {
 	return s
 }
 
-// HostPathVolume is a hostPath volume of a pod.
-type HostPathVolume struct {
-	Index      int
-	Name, Path string
-}
-
-// HostPathVolumes reads the hostPath volumes of a pod spec.
-func HostPathVolumes(spec *PodSpec) []HostPathVolume {
-	var vols []struct {
-		Name     string `json:"name"`
-		HostPath *struct {
-			Path string `json:"path"`
-		} `json:"hostPath"`
-	}
-	_ = json.Unmarshal(spec.Volumes, &vols)
-	var out []HostPathVolume
-	for i, v := range vols {
-		if v.HostPath != nil {
-			out = append(out, HostPathVolume{Index: i, Name: v.Name, Path: v.HostPath.Path})
-		}
-	}
-	return out
-}
-
-// VolumeMount is a container's mount of a pod volume.
-type VolumeMount struct {
-	Name      string `json:"name"`
-	MountPath string `json:"mountPath"`
-	ReadOnly  bool   `json:"readOnly"`
-}
-
-// VolumeMounts reads a container's volumeMounts.
-func VolumeMounts(c *Container) []VolumeMount {
-	var m []VolumeMount
-	_ = json.Unmarshal(c.VolumeMounts, &m)
-	return m
-}
-
-// VolumeWarnings warns, for a backend that mounts only hostPath volumes, about each
-// other volume of the object.
-func VolumeWarnings(o *Object, backend string) []string {
-	spec := o.PodSpec()
-	if spec == nil {
-		return nil
-	}
-	var vols []map[string]json.RawMessage
-	_ = json.Unmarshal(spec.Volumes, &vols)
-	var out []string
-	for i, v := range vols {
-		if _, ok := v["hostPath"]; !ok {
-			path := fmt.Sprintf("%svolumes[%d]", podSpecPath(o), i)
-			out = append(out, fmt.Sprintf("%s:%d: %s: only hostPath volumes are mounted by the %s backend: accepted but not honoured", o.File, o.LineOf(path), path, backend))
-		}
+// UnhonouredVolumeFields are the volume fields, as Unhonoured matches them, that no
+// backend honours: every backend adds them to its own list.
+func UnhonouredVolumeFields() []string {
+	out := []string{"containers[].volumeMounts[].mountPropagation", "containers[].volumeMounts[].subPathExpr",
+		"containers[].volumeMounts[].recursiveReadOnly", "volumes[].emptyDir.sizeLimit", "volumes[].hostPath.type"}
+	for _, s := range UnhonouredVolumeSources {
+		out = append(out, "volumes[]."+s)
 	}
 	return out
 }

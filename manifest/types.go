@@ -144,7 +144,7 @@ type PodSpec struct {
 	DNSPolicy                     string            `json:"dnsPolicy,omitempty"`
 	RuntimeClassName              *string           `json:"runtimeClassName,omitempty"`
 	PreemptionPolicy              *string           `json:"preemptionPolicy,omitempty"`
-	Volumes                       json.RawMessage   `json:"volumes,omitempty"`
+	Volumes                       []Volume          `json:"volumes,omitempty"`
 	Affinity                      json.RawMessage   `json:"affinity,omitempty"`
 	Tolerations                   json.RawMessage   `json:"tolerations,omitempty"`
 	SecurityContext               json.RawMessage   `json:"securityContext,omitempty"`
@@ -173,7 +173,7 @@ type Container struct {
 	StartupProbe             *Probe          `json:"startupProbe,omitempty"`
 	Resources                json.RawMessage `json:"resources,omitempty"`
 	EnvFrom                  []EnvFromSource `json:"envFrom,omitempty"`
-	VolumeMounts             json.RawMessage `json:"volumeMounts,omitempty"`
+	VolumeMounts             []VolumeMount   `json:"volumeMounts,omitempty"`
 	VolumeDevices            json.RawMessage `json:"volumeDevices,omitempty"`
 	Lifecycle                json.RawMessage `json:"lifecycle,omitempty"`
 	SecurityContext          json.RawMessage `json:"securityContext,omitempty"`

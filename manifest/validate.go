@@ -77,10 +77,8 @@ func (v *validator) objectMeta(m *ObjectMeta, path string, named bool) {
 			v.add(path+".generateName", nil, "Forbidden: kgit needs a stable name; set metadata.name")
 		case m.Name == "":
 			v.add(path+".name", nil, "Required value: name or generateName is required")
-		case len(m.Name) > 253:
-			v.add(path+".name", m.Name, "must be no more than 253 characters")
-		case !dns1123Subdomain.MatchString(m.Name):
-			v.add(path+".name", m.Name, subdomainMsg)
+		default:
+			v.dnsSubdomain(m.Name, path+".name")
 		}
 		if m.Namespace != "" {
 			v.dnsLabel(m.Namespace, path+".namespace")
@@ -113,6 +111,15 @@ func (v *validator) dnsLabel(s, path string) {
 		v.add(path, s, "must be no more than 63 characters")
 	case !dns1123Label.MatchString(s):
 		v.add(path, s, labelMsg)
+	}
+}
+
+func (v *validator) dnsSubdomain(s, path string) {
+	switch {
+	case len(s) > 253:
+		v.add(path, s, "must be no more than 253 characters")
+	case !dns1123Subdomain.MatchString(s):
+		v.add(path, s, subdomainMsg)
 	}
 }
 
@@ -239,6 +246,7 @@ func (v *validator) podSpec(s *PodSpec, path string, template bool) {
 	if len(s.Containers) == 0 {
 		v.add(path+".containers", nil, "Required value: a pod needs at least one container")
 	}
+	v.volumes(s.Volumes, path+".volumes")
 	names := map[string]bool{}
 	for i := range s.InitContainers {
 		v.container(&s.InitContainers[i], fmt.Sprintf("%s.initContainers[%d]", path, i), names)
@@ -315,6 +323,7 @@ func (v *validator) container(c *Container, path string, names map[string]bool) 
 			portNames[port.Name] = true
 		}
 	}
+	v.volumeMounts(c.VolumeMounts, path+".volumeMounts")
 	v.probe(c.ReadinessProbe, path+".readinessProbe", false)
 	v.probe(c.LivenessProbe, path+".livenessProbe", true)
 	v.probe(c.StartupProbe, path+".startupProbe", true)

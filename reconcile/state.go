@@ -295,17 +295,10 @@ func Apps(ctx context.Context, b backend.Backend) ([]string, error) {
 	return apps, nil
 }
 
-// resolve returns what a pod spec's containers take from the app's ConfigMaps and
-// Secrets, as last applied; nil when they take nothing.
-func (s *State) resolve(ns string, spec *manifest.PodSpec) (map[string]*manifest.Resolved, error) {
-	uses := false
-	for _, c := range spec.Containers {
-		uses = uses || len(c.EnvFrom) > 0
-		for _, e := range c.Env {
-			uses = uses || e.ValueFrom != nil && (e.ValueFrom.ConfigMapKeyRef != nil || e.ValueFrom.SecretKeyRef != nil)
-		}
-	}
-	if !uses {
+// resolve returns what a pod spec takes from the app's ConfigMaps and Secrets, as
+// last applied; nil when it takes nothing.
+func (s *State) resolve(ns string, spec *manifest.PodSpec) (*manifest.PodValues, error) {
+	if !manifest.Uses(spec) {
 		return nil, nil
 	}
 	if s.config == nil {
@@ -315,13 +308,5 @@ func (s *State) resolve(ns string, spec *manifest.PodSpec) (map[string]*manifest
 		}
 		s.config = manifest.NewConfigSources(objs)
 	}
-	out := map[string]*manifest.Resolved{}
-	for i := range spec.Containers {
-		r, err := s.config.Resolve(ns, &spec.Containers[i])
-		if err != nil {
-			return nil, err
-		}
-		out[spec.Containers[i].Name] = r
-	}
-	return out, nil
+	return s.config.ForPod(ns, spec)
 }

@@ -406,7 +406,7 @@ func (r *Reconciler) syncPod(ctx context.Context, st *State, a *Applied, pod *ma
 		if err != nil {
 			return false, fmt.Errorf("%s: %w", ObjectName(a.Key), err)
 		}
-		if err := r.createPod(ctx, ObjectName(a.Key), backend.PodSpec{Name: pod.Name, Namespace: pod.Namespace, Labels: labels, Annotations: pod.Annotations, Spec: pod.Spec, Resolved: resolved}); err != nil {
+		if err := r.createPod(ctx, ObjectName(a.Key), backend.PodSpec{Name: pod.Name, Namespace: pod.Namespace, Labels: labels, Annotations: pod.Annotations, Spec: pod.Spec}.WithValues(resolved)); err != nil {
 			return false, err
 		}
 		return false, nil
@@ -498,7 +498,7 @@ func (r *Reconciler) createPods(ctx context.Context, st *State, rs *RS, n int) e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			spec := backend.PodSpec{Name: PodName(rs.RS.Name), Namespace: rs.RS.Namespace, Labels: labels, Annotations: t.Annotations, Spec: t.Spec, Resolved: resolved}
+			spec := backend.PodSpec{Name: PodName(rs.RS.Name), Namespace: rs.RS.Namespace, Labels: labels, Annotations: t.Annotations, Spec: t.Spec}.WithValues(resolved)
 			errs <- r.createPod(ctx, rsName, spec)
 		}()
 	}

@@ -95,12 +95,12 @@ func (b *Backend) Available(ctx context.Context) error {
 
 // Unhonoured lists the pod fields the docker backend accepts but ignores.
 func (b *Backend) Unhonoured() []string {
-	return []string{"nodeSelector", "tolerations", "affinity", "nodeName",
+	return append(manifest.UnhonouredVolumeFields(), "nodeSelector", "tolerations", "affinity", "nodeName",
 		"securityContext", "dnsPolicy", "dnsConfig", "hostAliases", "imagePullSecrets",
 		"priorityClassName", "runtimeClassName", "topologySpreadConstraints",
 		"containers[].resources", "containers[].securityContext",
 		"containers[].lifecycle", "containers[].readinessProbe.grpc",
-		"containers[].livenessProbe.grpc", "containers[].startupProbe.grpc", "initContainers"}
+		"containers[].livenessProbe.grpc", "containers[].startupProbe.grpc", "initContainers")
 }
 
 func containerName(ns, pod, c string) string { return "kgit-" + ns + "-" + pod + "-" + c }
@@ -127,9 +127,7 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 		defer b.release(ip)
 	}
 	uid := newUID()
-	shown := spec
-	shown.Resolved = nil // values from Secrets stay out of labels
-	specJSON, err := json.Marshal(shown)
+	specJSON, err := json.Marshal(spec.Hidden()) // values from Secrets stay out of labels
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +139,12 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 	for i := range spec.Spec.Containers {
 		c := &spec.Spec.Containers[i]
 		cfg, host, err := b.containerConfig(spec, c, fields)
+		var copies []copyIn
+		if err == nil {
+			var binds []string
+			binds, host.Mounts, copies, err = b.volumes(spec, uid, c)
+			host.Binds = append(host.Binds, binds...)
+		}
 		if err != nil {
 			_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
 			return nil, err
@@ -177,6 +181,12 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 				return nil, fmt.Errorf("pod %s/%s: %w", spec.Namespace, spec.Name, backend.ErrAlreadyExists)
 			}
 			return nil, fmt.Errorf("docker: create container %s of pod %s: %w", c.Name, spec.Name, err)
+		}
+		for _, cp := range copies {
+			if err := b.copyFiles(ctx, res.ID, cp); err != nil {
+				_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
+				return nil, fmt.Errorf("docker: copy volume files to %s in container %s of pod %s: %w", cp.target, c.Name, spec.Name, err)
+			}
 		}
 		if _, err := b.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
 			_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
@@ -273,19 +283,6 @@ func hostAccess(spec *manifest.PodSpec, c *manifest.Container, host *container.H
 	}
 	sc := manifest.ContainerSecurity(c)
 	host.Privileged, host.CapAdd = sc.Privileged, sc.Add
-	paths := map[string]string{}
-	for _, v := range manifest.HostPathVolumes(spec) {
-		paths[v.Name] = v.Path
-	}
-	for _, m := range manifest.VolumeMounts(c) {
-		if p, ok := paths[m.Name]; ok {
-			bind := p + ":" + m.MountPath
-			if m.ReadOnly {
-				bind += ":ro"
-			}
-			host.Binds = append(host.Binds, bind)
-		}
-	}
 }
 
 func restartPolicy(p string) container.RestartPolicy {
@@ -543,6 +540,9 @@ func (b *Backend) removePodUID(ctx context.Context, ns, name, uid string, grace 
 		b.mu.Lock()
 		delete(b.probes, c.ID)
 		b.mu.Unlock()
+	}
+	if err := b.removePodVolumes(ctx, ns, name, uid); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("docker: delete pod %s: %w", name, errors.Join(errs...))

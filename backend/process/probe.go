@@ -164,14 +164,13 @@ func (s *supervisor) execProbe(ctx context.Context, c *manifest.Container, comma
 	if err != nil {
 		return false, err.Error()
 	}
-	argv := manifest.ExpandAll(command, vals)
-	path, err := resolveCommand(argv[0], vals["PATH"])
+	attr := &syscall.SysProcAttr{Setpgid: true}
+	path, argv, err := s.resolve(c, manifest.ExpandAll(command, vals), vals, attr)
 	if err != nil {
 		return false, err.Error()
 	}
 	var out bytes.Buffer
-	cmd := &exec.Cmd{Path: path, Args: argv, Env: env, Dir: workingDir(c), Stdout: &limited{&out}, Stderr: &limited{&out},
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
+	cmd := &exec.Cmd{Path: path, Args: argv, Env: env, Dir: workingDir(c), Stdout: &limited{&out}, Stderr: &limited{&out}, SysProcAttr: attr}
 	if err := cmd.Start(); err != nil {
 		return false, err.Error()
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/manifest"
 )
 
 // Name is the backend's name.
@@ -80,13 +81,13 @@ func (b *Backend) Available(ctx context.Context) error {
 
 // Unhonoured lists the pod fields a host process cannot honour.
 func (b *Backend) Unhonoured() []string {
-	return []string{"nodeSelector", "tolerations", "affinity", "nodeName", "hostNetwork", "hostPID", "hostIPC",
-		"securityContext", "volumes", "dnsPolicy", "dnsConfig", "hostAliases", "imagePullSecrets",
+	return append(manifest.UnhonouredVolumeFields(), "nodeSelector", "tolerations", "affinity", "nodeName", "hostNetwork", "hostPID", "hostIPC",
+		"securityContext", "dnsPolicy", "dnsConfig", "hostAliases", "imagePullSecrets",
 		"priorityClassName", "runtimeClassName", "topologySpreadConstraints",
-		"containers[].resources", "containers[].securityContext", "containers[].volumeMounts",
+		"containers[].resources", "containers[].securityContext",
 		"containers[].lifecycle", "containers[].ports[].hostPort", "containers[].readinessProbe.grpc",
 		"containers[].livenessProbe.grpc", "containers[].startupProbe.grpc",
-		"initContainers"}
+		"initContainers")
 }
 
 func (b *Backend) podDir(id string) string { return filepath.Join(b.root, "pods", id) }
@@ -259,8 +260,7 @@ func (b *Backend) readPod(id string) (*backend.Pod, error) {
 		}
 		return nil, fmt.Errorf("process: read pod %s: %w", id, err)
 	}
-	pod := &backend.Pod{ID: id, PodSpec: pf.PodSpec, UID: pf.UID, Created: pf.Created}
-	pod.Resolved = nil // values from Secrets are for the supervisor only
+	pod := &backend.Pod{ID: id, PodSpec: pf.PodSpec.Hidden(), UID: pf.UID, Created: pf.Created} // values from Secrets are for the supervisor only
 	var st statusFile
 	if err := readJSON(filepath.Join(dir, "status.json"), &st); err == nil {
 		pod.Status = st.PodStatus

@@ -29,7 +29,7 @@ func Supervise(root, id string) error {
 	if err := readJSON(filepath.Join(dir, "pod.json"), &pf); err != nil {
 		return fmt.Errorf("supervise %s: %w", id, err)
 	}
-	s := &supervisor{dir: dir, pod: pf, stop: make(chan struct{})}
+	s := &supervisor{root: root, dir: dir, pod: pf, stop: make(chan struct{})}
 	s.status.Phase = backend.PodPending
 	s.status.PodIP = pf.PodIP
 	s.status.StartTime = time.Now().UTC()
@@ -47,6 +47,19 @@ func Supervise(root, id string) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	orphaned := make(chan struct{})
 	go watchFolder(dir, orphaned)
+	if err := s.prepareVolumes(); err != nil {
+		// The containers cannot start without their volumes: say why, until stopped.
+		s.update(func(st *statusFile) {
+			for i := range st.Containers {
+				st.Containers[i].Reason, st.Containers[i].Message = "CreateContainerError", err.Error()
+			}
+		})
+		select {
+		case <-sigs:
+		case <-orphaned:
+		}
+		return nil
+	}
 	var wg sync.WaitGroup
 	for i := range pf.Spec.Containers {
 		wg.Add(1)
@@ -80,6 +93,7 @@ func watchFolder(dir string, orphaned chan struct{}) {
 }
 
 type supervisor struct {
+	root string
 	dir  string
 	pod  podFile
 	stop chan struct{} // closed when the pod is being deleted
@@ -284,7 +298,8 @@ func (s *supervisor) command(c *manifest.Container, log io.Writer, copied chan s
 		return nil, nil, err
 	}
 	argv := manifest.ExpandAll(append(append([]string{}, c.Command...), c.Args...), vals)
-	path, err := resolveCommand(argv[0], vals["PATH"])
+	attr := &syscall.SysProcAttr{Setpgid: true}
+	path, argv, err := s.resolve(c, argv, vals, attr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -296,8 +311,17 @@ func (s *supervisor) command(c *manifest.Container, log io.Writer, copied chan s
 		defer close(copied)
 		_, _ = io.Copy(log, r)
 	}()
-	return &exec.Cmd{Path: path, Args: argv, Env: env, Dir: workingDir(c), Stdout: w, Stderr: w,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}, r, nil
+	return &exec.Cmd{Path: path, Args: argv, Env: env, Dir: workingDir(c), Stdout: w, Stderr: w, SysProcAttr: attr}, r, nil
+}
+
+// resolve finds the program of a container's argv and wraps it so that it sees the
+// container's volumes; the container's processes and its exec probes both run so.
+func (s *supervisor) resolve(c *manifest.Container, argv []string, vals map[string]string, attr *syscall.SysProcAttr) (string, []string, error) {
+	path, err := resolveCommand(argv[0], vals["PATH"])
+	if err != nil {
+		return "", nil, err
+	}
+	return s.withMounts(c, path, argv, attr)
 }
 
 func workingDir(c *manifest.Container) string {

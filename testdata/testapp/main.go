@@ -7,13 +7,18 @@
 //	testapp sleep          log a line and wait for SIGTERM
 //	testapp ignore-term    log a line and ignore SIGTERM
 //	testapp exit CODE      log a line and exit with CODE
+//	testapp files PATH...  print "path mode content" for each file under each PATH,
+//	                       then wait for SIGTERM
 package main
 
 import (
+	"context"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -49,19 +54,41 @@ func main() {
 			fmt.Fprintln(w, "ok")
 		})
 		http.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, os.Getenv("VERSION")) })
+		http.HandleFunc("/pod", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, os.Getenv("POD_NAME")) })
+		srv := &http.Server{Addr: addr}
 		go func() {
-			if err := http.ListenAndServe(addr, nil); err != nil {
+			if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(1)
 			}
 		}()
 		<-term
+		// Finish the requests in flight, as a well-behaved server behind a Service does.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
 	case "sleep":
 		<-term
 	case "ignore-term":
 		for {
 			time.Sleep(time.Hour)
 		}
+	case "files":
+		for _, root := range os.Args[2:] {
+			_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					fmt.Printf("%s error %v\n", p, err)
+					return nil
+				}
+				if info, err := d.Info(); err == nil && info.Mode().IsRegular() {
+					data, _ := os.ReadFile(p)
+					fmt.Printf("%s %o %s\n", p, info.Mode().Perm(), data)
+				}
+				return nil
+			})
+		}
+		fmt.Println("done")
+		<-term
 	case "exit":
 		code, _ := strconv.Atoi(os.Args[2])
 		os.Exit(code)

@@ -58,11 +58,6 @@ func (g *globals) loadDesiredCached(ctx context.Context, b backend.Backend, last
 		for _, w := range manifest.Unhonoured(o, b.Name(), b.Unhonoured()) {
 			fmt.Fprintf(g.stderr, "warning: %s\n", w)
 		}
-		if iso, ok := b.(backend.Isolated); ok && iso.Isolated() {
-			for _, w := range manifest.VolumeWarnings(o, b.Name()) {
-				fmt.Fprintf(g.stderr, "warning: %s\n", w)
-			}
-		}
 	}
 	return &desired{app: app, rev: rev, objects: objs}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/process"
 	"kgit.dev/kgit/manifest"
 	"kgit.dev/kgit/reconcile"
 )
@@ -30,6 +31,10 @@ const (
 
 // Main runs kgit with args and returns its exit code; errors are printed once, here.
 func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == process.MountCommand { // a container starting: no CLI around it
+		fmt.Fprintf(stderr, "kgit: %v\n", process.MountExec(args[1:]))
+		return 127
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRoot(stdout, stderr)
