@@ -41,6 +41,8 @@ type PodSpec struct {
 	// Files holds, by volume name, the files of configMap and secret volumes. Backends
 	// keep it out of anything they show too.
 	Files map[string]*manifest.VolumeFiles `json:"files,omitempty"`
+	// ServiceEnv holds the variables of the Services the pod can see, as at its creation.
+	ServiceEnv []manifest.EnvVar `json:"serviceEnv,omitempty"`
 }
 
 // WithValues attaches what the pod takes from ConfigMaps and Secrets (nil: nothing).
@@ -251,4 +253,26 @@ func PodPhase(policy string, cs []ContainerStatus) (string, bool) {
 		return PodSucceeded, false
 	}
 	return PodPending, false
+}
+
+// Service is a Service as a backend routes it.
+type Service struct {
+	Name, Namespace string
+	Labels          map[string]string
+	Spec            manifest.ServiceSpec
+	// ClusterIP is the Service's address, assigned by the backend and kept for the
+	// Service's life; NodePorts are the assigned node ports by service port number.
+	ClusterIP string          `json:"clusterIP"`
+	NodePorts map[int32]int32 `json:"nodePorts,omitempty"`
+}
+
+// Router is implemented by backends that route Services' traffic to ready pods.
+type Router interface {
+	// Route makes traffic for svc reach its ready pods: it creates or updates the route
+	// and restarts its proxy if it stopped. It returns the route with its addresses.
+	Route(ctx context.Context, svc Service) (*Service, error)
+	// Routes returns the routes whose labels include every selector label.
+	Routes(ctx context.Context, selector map[string]string) ([]*Service, error)
+	// Unroute removes a route; its traffic stops.
+	Unroute(ctx context.Context, ns, name string) error
 }

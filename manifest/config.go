@@ -327,6 +327,8 @@ func (o *Object) templateMeta() *ObjectMeta {
 		return &v.ObjectMeta
 	case *DaemonSet:
 		return &v.Spec.Template.ObjectMeta
+	case *StatefulSet:
+		return &v.Spec.Template.ObjectMeta
 	}
 	return nil
 }

@@ -48,6 +48,10 @@ func (o *Object) Meta() (*TypeMeta, *ObjectMeta) {
 		return &v.TypeMeta, &v.ObjectMeta
 	case *Secret:
 		return &v.TypeMeta, &v.ObjectMeta
+	case *Service:
+		return &v.TypeMeta, &v.ObjectMeta
+	case *StatefulSet:
+		return &v.TypeMeta, &v.ObjectMeta
 	}
 	panic(fmt.Sprintf("manifest: unexpected object %T", o.Obj))
 }
@@ -86,18 +90,27 @@ func (k Key) String() string { return strings.ToLower(k.Kind) + "/" + k.Name }
 
 // kinds maps apiVersion+kind to a constructor of the typed object.
 var kinds = map[string]func() any{
-	"apps/v1/Deployment": func() any { return new(Deployment) },
-	"apps/v1/ReplicaSet": func() any { return new(ReplicaSet) },
-	"v1/Pod":             func() any { return new(Pod) },
-	"apps/v1/DaemonSet":  func() any { return new(DaemonSet) },
-	"v1/ConfigMap":       func() any { return new(ConfigMap) },
-	"v1/Secret":          func() any { return new(Secret) },
+	"apps/v1/Deployment":  func() any { return new(Deployment) },
+	"apps/v1/ReplicaSet":  func() any { return new(ReplicaSet) },
+	"v1/Pod":              func() any { return new(Pod) },
+	"apps/v1/DaemonSet":   func() any { return new(DaemonSet) },
+	"v1/ConfigMap":        func() any { return new(ConfigMap) },
+	"v1/Secret":           func() any { return new(Secret) },
+	"v1/Service":          func() any { return new(Service) },
+	"apps/v1/StatefulSet": func() any { return new(StatefulSet) },
 }
 
-// notYet are kinds of the design that kgit will support but does not yet.
-var notYet = map[string]string{
-	"Service": "v1", "StatefulSet": "apps/v1",
+// New returns a new, empty object of a kind kgit knows (by its kind alone), or nil.
+func New(kind string) any {
+	for k, f := range kinds {
+		if strings.HasSuffix(k, "/"+kind) {
+			return f()
+		}
+	}
+	return nil
 }
+
+const supportedKinds = "Deployment, ReplicaSet, StatefulSet, DaemonSet, Pod, Service, ConfigMap, Secret"
 
 // Decode reads every document of one YAML or JSON file. It returns all the objects, or
 // an ErrorList naming each problem with file, line and field path.
@@ -180,15 +193,12 @@ func decodeDocument(file string, doc *yaml.Node) (*Object, ErrorList) {
 	}
 	newObj, ok := kinds[apiVersion+"/"+kind]
 	if !ok {
-		if v, later := notYet[kind]; later && v == apiVersion {
-			return nil, ErrorList{obj.errorf("kind", nil, "%s %s is not supported yet (supported: Deployment, ReplicaSet, DaemonSet, Pod, ConfigMap, Secret)", apiVersion, kind)}
-		}
 		for k := range kinds {
 			if strings.HasSuffix(k, "/"+kind) {
 				return nil, ErrorList{obj.errorf("apiVersion", apiVersion, "kind %s has apiVersion %s", kind, strings.TrimSuffix(k, "/"+kind))}
 			}
 		}
-		return nil, ErrorList{obj.errorf("kind", kind, "unsupported kind (supported: Deployment, ReplicaSet, DaemonSet, Pod, ConfigMap, Secret)")}
+		return nil, ErrorList{obj.errorf("kind", kind, "unsupported kind (supported: %s)", supportedKinds)}
 	}
 	target := newObj()
 	w := &walker{obj: obj}

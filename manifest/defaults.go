@@ -31,6 +31,10 @@ func Default(o *Object) {
 		DefaultPodSpec(&v.Spec)
 	case *DaemonSet:
 		defaultDaemonSet(&v.Spec)
+	case *StatefulSet:
+		defaultStatefulSet(&v.Spec)
+	case *Service:
+		defaultService(&v.Spec)
 	}
 }
 

@@ -9,6 +9,9 @@ import (
 type PodFields struct {
 	Name, Namespace, UID, PodIP, HostIP, NodeName, ServiceAccount string
 	Labels, Annotations                                           map[string]string
+	// Services are the variables of the Services of the pod's namespace (see
+	// ServiceLinks), set first, so the container's own variables override them.
+	Services []EnvVar
 }
 
 // FieldValue resolves a downward API fieldPath.
@@ -50,6 +53,9 @@ func ContainerEnv(c *Container, f PodFields, r *Resolved) ([]string, map[string]
 			order = append(order, k)
 		}
 		vals[k] = v
+	}
+	for _, e := range f.Services {
+		set(e.Name, e.Value)
 	}
 	set("POD_NAME", f.Name)
 	set("POD_NAMESPACE", f.Namespace)

@@ -57,6 +57,10 @@ func Validate(o *Object) ErrorList {
 		v.selectorAndTemplate(x.Spec.Selector, &x.Spec.Template, "spec")
 	case *Pod:
 		v.podSpec(&x.Spec, "spec", false)
+	case *Service:
+		v.service(&x.Spec)
+	case *StatefulSet:
+		v.statefulSet(&x.Spec)
 	}
 	return v.errs
 }

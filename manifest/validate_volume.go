@@ -134,5 +134,12 @@ func (v *validator) volumeMounts(mounts []VolumeMount, at string) {
 // claimTemplate reports whether a StatefulSet being validated has a volume claim
 // template of that name (its pods get such a volume).
 func (v *validator) claimTemplate(name string) bool {
+	if ss, ok := v.obj.Obj.(*StatefulSet); ok {
+		for _, c := range ss.Spec.VolumeClaimTemplates {
+			if c.Name == name {
+				return true
+			}
+		}
+	}
 	return false
 }

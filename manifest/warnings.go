@@ -32,6 +32,8 @@ func (o *Object) PodSpec() *PodSpec {
 		return &v.Spec
 	case *DaemonSet:
 		return &v.Spec.Template.Spec
+	case *StatefulSet:
+		return &v.Spec.Template.Spec
 	}
 	return nil
 }

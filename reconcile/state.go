@@ -78,6 +78,8 @@ type State struct {
 	Pods        []*backend.Pod // every pod, including those of ReplicaSets
 	// Orphans are pods whose owner has no record (a crash between two writes).
 	Orphans []*backend.Pod
+	// Routes are the Services as the backend routes them (with their addresses).
+	Routes map[manifest.Key]*backend.Service
 
 	owned    map[manifest.Key][]*RS // built on first use
 	barePods map[manifest.Key][]*backend.Pod
@@ -151,7 +153,16 @@ func Load(ctx context.Context, b backend.Backend, app string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &State{Applied: map[manifest.Key]*Applied{}, ReplicaSets: map[string]*RS{}, Pods: pods}
+	s := &State{Applied: map[manifest.Key]*Applied{}, ReplicaSets: map[string]*RS{}, Pods: pods, Routes: map[manifest.Key]*backend.Service{}}
+	if router, ok := b.(backend.Router); ok {
+		routes, err := router.Routes(ctx, sel)
+		if err != nil {
+			return nil, err
+		}
+		for _, rt := range routes {
+			s.Routes[manifest.Key{Kind: "Service", Namespace: rt.Namespace, Name: rt.Name}] = rt
+		}
+	}
 	for _, r := range records {
 		if err := s.addRecord(r); err != nil {
 			return nil, err
@@ -183,20 +194,7 @@ func (s *State) addRecord(r backend.Record) error {
 		return nil
 	}
 	a := &Applied{Key: key, Commit: commit, Created: r.Created, record: r}
-	switch r.Kind {
-	case "Deployment":
-		a.Object = new(manifest.Deployment)
-	case "ReplicaSet":
-		a.Object = new(manifest.ReplicaSet)
-	case "Pod":
-		a.Object = new(manifest.Pod)
-	case "DaemonSet":
-		a.Object = new(manifest.DaemonSet)
-	case "ConfigMap":
-		a.Object = new(manifest.ConfigMap)
-	case "Secret":
-		a.Object = new(manifest.Secret)
-	default:
+	if a.Object = manifest.New(r.Kind); a.Object == nil {
 		return bad(fmt.Errorf("unknown kind"))
 	}
 	if err := json.Unmarshal(r.Data, a.Object); err != nil {

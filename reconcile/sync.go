@@ -32,9 +32,10 @@ type Reconciler struct {
 	Now      func() time.Time // for tests
 
 	mu       sync.Mutex
-	deleting map[string]bool // pod IDs being deleted in the background
-	seen     map[string]bool // pod conditions already reported as events
-	applied  int             // records a sync wrote
+	deleting map[string]bool              // pod IDs being deleted in the background
+	seen     map[string]bool              // pod conditions already reported as events
+	applied  int                          // records a sync wrote
+	links    map[string][]manifest.EnvVar // Service variables by namespace
 	wg       sync.WaitGroup
 	errs     []error
 }
@@ -187,20 +188,7 @@ func markAppRollback(o *manifest.Object, ov Override) *manifest.Object {
 	data, _ := json.Marshal(o.Obj)
 	c := *o
 	t, _ := o.Meta()
-	switch t.Kind {
-	case "Deployment":
-		c.Obj = new(manifest.Deployment)
-	case "ReplicaSet":
-		c.Obj = new(manifest.ReplicaSet)
-	case "Pod":
-		c.Obj = new(manifest.Pod)
-	case "DaemonSet":
-		c.Obj = new(manifest.DaemonSet)
-	case "ConfigMap":
-		c.Obj = new(manifest.ConfigMap)
-	case "Secret":
-		c.Obj = new(manifest.Secret)
-	}
+	c.Obj = manifest.New(t.Kind)
 	_ = json.Unmarshal(data, c.Obj)
 	_, meta := c.Meta()
 	meta.Annotations = withOverride(meta.Annotations, ov)
@@ -216,18 +204,8 @@ func sameObject(recorded []byte, obj any) bool {
 // ObjectName is how kubectl names an object: deployment.apps/web, pod/web.
 func ObjectName(k manifest.Key) string {
 	switch k.Kind {
-	case "Deployment":
-		return "deployment.apps/" + k.Name
-	case "ReplicaSet":
-		return "replicaset.apps/" + k.Name
-	case "Pod":
-		return "pod/" + k.Name
-	case "DaemonSet":
-		return "daemonset.apps/" + k.Name
-	case "ConfigMap":
-		return "configmap/" + k.Name
-	case "Secret":
-		return "secret/" + k.Name
+	case "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet":
+		return strings.ToLower(k.Kind) + ".apps/" + k.Name
 	}
 	return k.String()
 }
@@ -248,6 +226,9 @@ func (r *Reconciler) prune(ctx context.Context, st *State, a *Applied) error {
 		r.deletePod(ctx, p, "Killing", "Stopping pod %s: pruned", p.Name)
 	}
 	if err := r.WaitDeletes(); err != nil {
+		return err
+	}
+	if err := r.unroute(ctx, a.Key); err != nil {
 		return err
 	}
 	if err := r.Backend.DeleteRecord(ctx, a.record); err != nil {
@@ -271,12 +252,19 @@ func (r *Reconciler) converge(ctx context.Context, st *State, reuse bool) error 
 	if poll == 0 {
 		poll = 100 * time.Millisecond
 	}
+	routed := false
 	for {
 		var err error
 		if !reuse {
 			if st, err = Load(ctx, r.Backend, r.App); err != nil {
 				return err
 			}
+		}
+		if !routed {
+			if err := r.routeServices(ctx, st); err != nil {
+				return err
+			}
+			routed = true
 		}
 		reuse = false
 		done, err := r.Step(ctx, st)
@@ -518,6 +506,11 @@ func collect(errs chan error) []error {
 }
 
 func (r *Reconciler) createPod(ctx context.Context, owner string, spec backend.PodSpec) error {
+	links, err := r.serviceLinks(ctx, spec.Namespace, &spec.Spec)
+	if err != nil {
+		return err
+	}
+	spec.ServiceEnv = links
 	if _, err := r.Backend.CreatePod(ctx, spec); err != nil {
 		r.event(owner, "FailedCreate", "Error creating: %v", err)
 		return fmt.Errorf("create pod %s: %w", spec.Name, err)
@@ -615,6 +608,9 @@ func (r *Reconciler) Down(ctx context.Context) error {
 		}
 	}
 	for _, a := range sortedApplied(st) {
+		if err := r.unroute(ctx, a.Key); err != nil {
+			return err
+		}
 		if err := r.Backend.DeleteRecord(ctx, a.record); err != nil {
 			return err
 		}

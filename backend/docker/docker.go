@@ -134,7 +134,7 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 	created := time.Now().UTC()
 	fields := manifest.PodFields{Name: spec.Name, Namespace: spec.Namespace, UID: uid, PodIP: ip.String(),
 		HostIP: "127.0.0.1", NodeName: "localhost", ServiceAccount: spec.Spec.ServiceAccountName,
-		Labels: spec.Labels, Annotations: spec.Annotations}
+		Labels: spec.Labels, Annotations: spec.Annotations, Services: spec.ServiceEnv}
 	var first string
 	for i := range spec.Spec.Containers {
 		c := &spec.Spec.Containers[i]

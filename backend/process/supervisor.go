@@ -143,6 +143,9 @@ func (s *supervisor) shutdown() {
 	s.writeLocked()
 	s.mu.Unlock()
 	close(s.stop)
+	if servedBy(s.root, &s.pod) {
+		time.Sleep(drainDelay) // the Services' proxies drop the pod before it stops
+	}
 
 	grace := time.Duration(*s.pod.Spec.TerminationGracePeriodSeconds) * time.Second
 	if b, err := os.ReadFile(filepath.Join(s.dir, "grace")); err == nil {
@@ -270,7 +273,7 @@ func (s *supervisor) terminated(i int, restarts int32, t backend.Termination, ms
 func (s *supervisor) containerEnv(c *manifest.Container) ([]string, map[string]string, error) {
 	fields := manifest.PodFields{Name: s.pod.Name, Namespace: s.pod.Namespace, UID: s.pod.UID, PodIP: s.pod.PodIP,
 		HostIP: "127.0.0.1", NodeName: "localhost", ServiceAccount: s.pod.Spec.ServiceAccountName,
-		Labels: s.pod.Labels, Annotations: s.pod.Annotations}
+		Labels: s.pod.Labels, Annotations: s.pod.Annotations, Services: s.pod.ServiceEnv}
 	order, vals, err := manifest.ContainerEnv(c, fields, s.pod.Resolved[c.Name])
 	if err != nil {
 		return nil, nil, err

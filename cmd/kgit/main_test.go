@@ -16,6 +16,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"kgit.dev/kgit/backend/backendtest"
 	"kgit.dev/kgit/backend/process"
 	"kgit.dev/kgit/cmd/kgit/cli"
 )
@@ -29,11 +30,14 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI scenarios in testdata/script over real git repositories and
 // real processes on the process backend. UPDATE_SCRIPTS=1 rewrites their golden parts.
 func TestScripts(t *testing.T) {
+	appDir := t.TempDir() // the scripts' containers may run testapp from PATH
+	backendtest.BuildTestApp(t, appDir)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
 		RequireExplicitExec: true,
 		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") == "1",
 		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", appDir+string(os.PathListSeparator)+env.Getenv("PATH"))
 			root := filepath.Join(env.WorkDir, ".root")
 			env.Setenv("KGIT_PROCESS_ROOT", root)
 			env.Setenv("KGIT_STATE_DIR", filepath.Join(env.WorkDir, ".state"))
@@ -53,6 +57,8 @@ func TestScripts(t *testing.T) {
 			"poll":     cmdPoll,
 			"procs":    cmdProcs,
 			"killproc": cmdKillProc,
+			"fetch":    cmdFetch,
+			"hammer":   cmdHammer,
 		},
 	})
 }
@@ -65,6 +71,10 @@ func stopAll(root string) {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	b := process.New(root, "")
+	routes, _ := b.Routes(context.Background(), nil)
+	for _, r := range routes {
+		_ = b.Unroute(context.Background(), r.Namespace, r.Name)
+	}
 	quiet := time.Now()
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && time.Since(quiet) < time.Second; {
 		pods, _ := b.ListPods(context.Background(), nil)
@@ -188,7 +198,7 @@ func cliProcesses(root string) []int {
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		argv0, _, _ := bytes.Cut(cmdline, []byte{0})
 		if bytes.Contains(environ, []byte("KGIT_PROCESS_ROOT="+root+"\x00")) && filepath.Base(string(argv0)) == "kgit" &&
-			!bytes.Contains(cmdline, []byte(process.SuperviseCommand)) {
+			!bytes.Contains(cmdline, []byte(process.SuperviseCommand)) && !bytes.Contains(cmdline, []byte(process.ProxyCommand)) {
 			pids = append(pids, pid)
 		}
 	}

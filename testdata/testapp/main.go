@@ -3,7 +3,8 @@
 //
 //	testapp serve [ADDR]   log a line, then serve HTTP on ADDR (default :8080):
 //	                       /healthz is 200 unless the file $UNHEALTHY exists, /version
-//	                       prints $VERSION; SIGTERM exits 0
+//	                       prints $VERSION, /pod $POD_NAME, /env/NAME $NAME; SIGTERM
+//	                       finishes the requests in flight and exits 0
 //	testapp sleep          log a line and wait for SIGTERM
 //	testapp ignore-term    log a line and ignore SIGTERM
 //	testapp exit CODE      log a line and exit with CODE
@@ -55,6 +56,7 @@ func main() {
 		})
 		http.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, os.Getenv("VERSION")) })
 		http.HandleFunc("/pod", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, os.Getenv("POD_NAME")) })
+		http.HandleFunc("/env/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, os.Getenv(r.URL.Path[len("/env/"):])) })
 		srv := &http.Server{Addr: addr}
 		go func() {
 			if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {

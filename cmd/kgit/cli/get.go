@@ -234,6 +234,28 @@ func printTable(w io.Writer, kind string, vs []view, wide bool, now time.Time) e
 			}
 			row(v.name, t, fmt.Sprint(v.data), humanDuration(now.Sub(v.created)))
 		}
+	case "Service":
+		h := []string{"NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"}
+		if wide {
+			h = append(h, "SELECTOR")
+		}
+		row(h...)
+		for _, v := range vs {
+			s := v.service
+			var ports []string
+			for _, p := range s.Ports {
+				port := fmt.Sprint(p.Port)
+				if p.NodePort != 0 {
+					port += fmt.Sprintf(":%d", p.NodePort)
+				}
+				ports = append(ports, port+"/"+p.Protocol)
+			}
+			cells := []string{v.name, s.Type, orNone(s.ClusterIP), "<none>", orNone(strings.Join(ports, ",")), humanDuration(now.Sub(v.created))}
+			if wide {
+				cells = append(cells, orNone((&manifest.LabelSelector{MatchLabels: s.Selector}).String()))
+			}
+			row(cells...)
+		}
 	case "Deployment":
 		// OVERRIDE is kgit's: shown when a Deployment is held by a rollback or a scale.
 		overridden := wide

@@ -108,7 +108,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	g.register(root)
 	root.AddCommand(
 		newSyncCmd(g), newDiffCmd(g), newGetCmd(g), newDescribeCmd(g), newLogsCmd(g),
-		newEventsCmd(g), newRolloutCmd(g), newRollbackCmd(g), newScaleCmd(g), newDownCmd(g), newVersionCmd(g), newSuperviseCmd(),
+		newEventsCmd(g), newRolloutCmd(g), newRollbackCmd(g), newScaleCmd(g), newDownCmd(g), newVersionCmd(g), newSuperviseCmd(), newProxyCmd(),
 	)
 	return root
 }

@@ -18,12 +18,14 @@ var kinds = map[string]string{
 	"deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
 	"configmap": "ConfigMap", "configmaps": "ConfigMap", "cm": "ConfigMap",
 	"secret": "Secret", "secrets": "Secret",
+	"service": "Service", "services": "Service", "svc": "Service",
+	"statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
 }
 
 func kindOf(s string) (string, error) {
 	k, ok := kinds[strings.ToLower(strings.TrimSuffix(strings.ToLower(s), ".apps"))]
 	if !ok {
-		return "", invalid("unknown resource type %q (supported: pods (po), replicasets (rs), deployments (deploy), configmaps (cm), secrets)", s)
+		return "", invalid("unknown resource type %q (supported: pods (po), replicasets (rs), deployments (deploy), statefulsets (sts), services (svc), configmaps (cm), secrets)", s)
 	}
 	return k, nil
 }
@@ -41,6 +43,7 @@ type view struct {
 	progress                   reconcile.Progress // as last recorded by a sync
 	data                       int                // a ConfigMap's or Secret's number of keys
 	secretType                 string
+	service                    *manifest.ServiceSpec // with its address and node ports
 }
 
 // views returns every object of a kind in one app's state, sorted by name.
@@ -69,6 +72,25 @@ func views(st *reconcile.State, app, kind string, now time.Time) []view {
 			obj, data := configObject(a.Object)
 			out = append(out, view{kind: kind, app: app, name: meta.Name, namespace: meta.Namespace, labels: meta.Labels,
 				annotations: meta.Annotations, created: a.Created, obj: obj, data: data})
+		}
+	case "Service":
+		for _, a := range st.Applied {
+			svc, ok := a.Object.(*manifest.Service)
+			if !ok {
+				continue
+			}
+			spec := svc.Spec
+			route := st.Routes[a.Key]
+			if route != nil {
+				spec.ClusterIP = route.ClusterIP
+				spec.Ports = append([]manifest.ServicePort(nil), spec.Ports...)
+				for i := range spec.Ports {
+					spec.Ports[i].NodePort = route.NodePorts[spec.Ports[i].Port]
+				}
+			}
+			obj := map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": metadata(&svc.ObjectMeta, a.Created), "spec": spec}
+			out = append(out, view{kind: kind, app: app, name: svc.Name, namespace: svc.Namespace, labels: svc.Labels,
+				annotations: svc.Annotations, created: a.Created, obj: obj, service: &spec})
 		}
 	case "Deployment":
 		for _, a := range st.Applied {

@@ -21,3 +21,19 @@ func newSuperviseCmd() *cobra.Command {
 	cmd.Flags().StringVar(&root, "root", "", "the process backend's root")
 	return cmd
 }
+
+// newProxyCmd is the hidden mode in which kgit's binary serves one Service of the
+// process backend.
+func newProxyCmd() *cobra.Command {
+	var root string
+	cmd := &cobra.Command{
+		Use:    process.ProxyCommand + " SERVICE",
+		Hidden: true,
+		Args:   exactArgs(1, "a service id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return process.Proxy(root, args[0])
+		},
+	}
+	cmd.Flags().StringVar(&root, "root", "", "the process backend's root")
+	return cmd
+}

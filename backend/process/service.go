@@ -1,0 +1,233 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"time"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/manifest"
+)
+
+var _ backend.Router = (*Backend)(nil)
+
+// ProxyCommand is the hidden kgit command that serves one Service: it listens on the
+// Service's address (and node ports) and forwards each connection to a ready pod.
+const ProxyCommand = "__proxy"
+
+// A Service lives in its own folder, beside the pods:
+//
+//	ROOT/services/NAMESPACE_NAME/service.json  the route (spec, address, node ports)
+//	ROOT/services/NAMESPACE_NAME/proxy.json    the proxy's PID and start time
+//	ROOT/services/NAMESPACE_NAME/listening     written by the proxy once it listens
+//	ROOT/services/NAMESPACE_NAME/proxy.log     what the proxy says
+func (b *Backend) serviceDir(id string) string { return filepath.Join(b.root, "services", id) }
+
+// Route writes the Service's route, keeping its address and node ports, and makes sure
+// its proxy runs the current route.
+func (b *Backend) Route(ctx context.Context, svc backend.Service) (*backend.Service, error) {
+	id := svc.Namespace + "_" + svc.Name
+	dir := b.serviceDir(id)
+	unlock, err := b.lockFile(ctx, filepath.Join(b.root, "services.lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	var old backend.Service
+	hadOld := readJSON(filepath.Join(dir, "service.json"), &old) == nil
+	routes, err := b.Routes(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if svc.ClusterIP, err = clusterIP(id, old.ClusterIP, routes); err != nil {
+		return nil, err
+	}
+	if svc.NodePorts, err = nodePorts(id, svc.Spec, old.NodePorts, routes); err != nil {
+		return nil, err
+	}
+	var proxy Proc
+	_ = readJSON(filepath.Join(dir, "proxy.json"), &proxy)
+	if hadOld && reflect.DeepEqual(old, svc) && proxy.Alive() {
+		return &svc, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	stopProxy(dir)
+	if err := writeJSON(filepath.Join(dir, "service.json"), svc); err != nil {
+		return nil, err
+	}
+	if err := b.startProxy(id); err != nil {
+		return nil, err
+	}
+	return &svc, nil
+}
+
+// clusterIP keeps a Service's address, or picks a free one in 127.255.0.0/16, which
+// pods' addresses (127.1-254.x.x) never use.
+func clusterIP(id, old string, routes []*backend.Service) (string, error) {
+	if old != "" {
+		return old, nil
+	}
+	used := map[string]bool{}
+	for _, r := range routes {
+		used[r.ClusterIP] = true
+	}
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	for i := uint32(0); i < 65536; i++ {
+		n := (h.Sum32() + i) % 65536
+		if n%256 == 0 || n%256 == 255 {
+			continue
+		}
+		ip := fmt.Sprintf("127.255.%d.%d", n/256, n%256)
+		if !used[ip] {
+			return ip, nil
+		}
+	}
+	return "", errors.New("process: no free service address")
+}
+
+// nodePorts gives each port of a NodePort Service its node port: the one asked for, the
+// one it had, or a free one of the range; a port another Service holds is an error.
+func nodePorts(id string, spec manifest.ServiceSpec, old map[int32]int32, routes []*backend.Service) (map[int32]int32, error) {
+	if spec.Type != manifest.ServiceNodePort {
+		return nil, nil
+	}
+	used := map[int32]string{}
+	for _, r := range routes {
+		if r.Namespace+"_"+r.Name != id {
+			for _, np := range r.NodePorts {
+				used[np] = r.Namespace + "/" + r.Name
+			}
+		}
+	}
+	out := map[int32]int32{}
+	for _, p := range spec.Ports {
+		np := p.NodePort
+		if np == 0 {
+			np = old[p.Port]
+		}
+		if np != 0 {
+			if holder, taken := used[np]; taken {
+				return nil, fmt.Errorf("nodePort %d is already used by service %s", np, holder)
+			}
+		} else {
+			for c := int32(manifest.NodePortMin); c <= manifest.NodePortMax; c++ {
+				if _, taken := used[c]; !taken {
+					np = c
+					break
+				}
+			}
+		}
+		used[np] = id
+		out[p.Port] = np
+	}
+	return out, nil
+}
+
+func (b *Backend) startProxy(id string) error {
+	dir := b.serviceDir(id)
+	_ = os.Remove(filepath.Join(dir, "listening"))
+	logf, err := os.OpenFile(filepath.Join(dir, "proxy.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := &exec.Cmd{Path: b.exe, Args: []string{"kgit", ProxyCommand, "--root", b.root, id}, Dir: "/", Env: os.Environ(),
+		Stdout: logf, Stderr: logf, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start the proxy of service %s: %w", id, err)
+	}
+	p, err := identify(cmd.Process.Pid)
+	if err == nil {
+		err = writeJSON(filepath.Join(dir, "proxy.json"), p)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	if err != nil {
+		return err
+	}
+	// The proxy says when it listens; if it exits first, its log says why.
+	deadline := time.After(5 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "listening")); err == nil {
+			return nil
+		}
+		select {
+		case <-exited:
+			msg, _ := os.ReadFile(filepath.Join(dir, "proxy.log"))
+			return fmt.Errorf("the proxy of service %s exited: %s", strings.Replace(id, "_", "/", 1), strings.TrimSpace(string(msg)))
+		case <-deadline:
+			return fmt.Errorf("the proxy of service %s did not start listening", id)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// stopProxy stops a Service's proxy, if it runs.
+func stopProxy(dir string) {
+	var p Proc
+	if readJSON(filepath.Join(dir, "proxy.json"), &p) == nil && p.Alive() {
+		p.Signal(syscall.SIGTERM)
+		if !p.waitGone(2 * time.Second) {
+			p.Signal(syscall.SIGKILL)
+			p.waitGone(time.Second)
+		}
+	}
+}
+
+// Routes reads every Service's route.
+func (b *Backend) Routes(ctx context.Context, selector map[string]string) ([]*backend.Service, error) {
+	entries, err := os.ReadDir(filepath.Join(b.root, "services"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []*backend.Service
+	for _, e := range entries {
+		var s backend.Service
+		if readJSON(filepath.Join(b.serviceDir(e.Name()), "service.json"), &s) == nil && backend.Matches(s.Labels, selector) {
+			out = append(out, &s)
+		}
+	}
+	return out, nil
+}
+
+// Unroute stops a Service's proxy and removes its folder.
+func (b *Backend) Unroute(ctx context.Context, ns, name string) error {
+	dir := b.serviceDir(ns + "_" + name)
+	stopProxy(dir)
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("process: remove service %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
+
+// servedBy reports whether a Service of the backend selects the pod: such a pod is
+// taken out of its Services' endpoints before its containers are stopped.
+func servedBy(root string, pod *podFile) bool {
+	entries, _ := os.ReadDir(filepath.Join(root, "services"))
+	for _, e := range entries {
+		var s backend.Service
+		if readJSON(filepath.Join(root, "services", e.Name(), "service.json"), &s) == nil && selects(&s, pod) {
+			return true
+		}
+	}
+	return false
+}
+
+func selects(s *backend.Service, pod *podFile) bool {
+	return s.Namespace == pod.Namespace && len(s.Spec.Selector) > 0 && backend.Matches(pod.Labels, s.Spec.Selector)
+}

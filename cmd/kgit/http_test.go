@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// client makes a new connection for every request, so that each one goes through a
+// Service's choice of pod.
+var httpClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
+func get(url string) (string, error) {
+	resp, err := httpClient.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s", resp.Status)
+	}
+	return strings.TrimSpace(string(body)), err
+}
+
+// fetch [-var NAME] URL: one GET; prints the body (or sets $NAME to it). ! fetch
+// expects the request to fail.
+func cmdFetch(ts *testscript.TestScript, neg bool, args []string) {
+	varName := ""
+	if len(args) > 2 && args[0] == "-var" {
+		varName, args = args[1], args[2:]
+	}
+	if len(args) != 1 {
+		ts.Fatalf("usage: fetch [-var NAME] URL")
+	}
+	body, err := get(args[0])
+	switch {
+	case neg && err == nil:
+		ts.Fatalf("GET %s succeeded: %q", args[0], body)
+	case neg:
+		return
+	case err != nil:
+		ts.Fatalf("GET %s: %v", args[0], err)
+	}
+	if varName != "" {
+		ts.Setenv(varName, body)
+		return
+	}
+	fmt.Fprintln(ts.Stdout(), body)
+}
+
+// hammers are the request loops of running scripts, by script.
+var hammers sync.Map // *testscript.TestScript -> *hammer
+
+type hammer struct {
+	stop    chan struct{}
+	done    chan struct{}
+	ok      int
+	bodies  map[string]int
+	failed  []string
+	started time.Time
+}
+
+// hammer start URL | hammer stop: a loop of GETs, one connection each, until stopped;
+// stop prints "requests=N failures=M", the bodies seen, and the first failures.
+func cmdHammer(ts *testscript.TestScript, neg bool, args []string) {
+	switch {
+	case len(args) == 2 && args[0] == "start":
+		h := &hammer{stop: make(chan struct{}), done: make(chan struct{}), bodies: map[string]int{}, started: time.Now()}
+		hammers.Store(ts, h)
+		go func() {
+			defer close(h.done)
+			for {
+				select {
+				case <-h.stop:
+					return
+				default:
+				}
+				body, err := get(args[1])
+				if err != nil {
+					h.failed = append(h.failed, fmt.Sprintf("%s: %v", time.Since(h.started).Round(time.Millisecond), err))
+				} else {
+					h.ok++
+					h.bodies[body]++
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		}()
+	case len(args) == 1 && args[0] == "stop":
+		v, ok := hammers.LoadAndDelete(ts)
+		if !ok {
+			ts.Fatalf("no hammer running")
+		}
+		h := v.(*hammer)
+		close(h.stop)
+		<-h.done
+		fmt.Fprintf(ts.Stdout(), "requests=%d failures=%d\n", h.ok+len(h.failed), len(h.failed))
+		var bodies []string
+		for b := range h.bodies {
+			bodies = append(bodies, b)
+		}
+		sort.Strings(bodies)
+		fmt.Fprintf(ts.Stdout(), "bodies=%s\n", strings.Join(bodies, ","))
+		for i, f := range h.failed {
+			if i == 5 {
+				break
+			}
+			fmt.Fprintf(ts.Stdout(), "failure: %s\n", f)
+		}
+	default:
+		ts.Fatalf("usage: hammer start URL | hammer stop")
+	}
+}
