@@ -34,6 +34,10 @@ type Progress struct {
 	Progressing                         *Condition `json:"progressing,omitempty"`
 	// LastCompleteHash is the pod-template-hash of the last ReplicaSet that completed.
 	LastCompleteHash string `json:"lastCompleteHash,omitempty"`
+	// CurrentRevision is a StatefulSet's revision before its update, with its template:
+	// pods below the partition are made from it.
+	CurrentRevision string                    `json:"currentRevision,omitempty"`
+	CurrentTemplate *manifest.PodTemplateSpec `json:"currentTemplate,omitempty"`
 }
 
 // hasDeadline reports whether progressDeadlineSeconds is set and not "forever".

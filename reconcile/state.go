@@ -50,8 +50,8 @@ func (r *RS) Replicas() int { return int(*r.RS.Spec.Replicas) }
 // Counts are a ReplicaSet's or Deployment's pod counts.
 type Counts struct{ Replicas, Ready, Available int }
 
-// count tallies active pods; a pod is available once ready for minReadySeconds.
-func count(pods []*backend.Pod, minReady int32, now time.Time) Counts {
+// Count tallies active pods; a pod is available once ready for minReadySeconds.
+func Count(pods []*backend.Pod, minReady int32, now time.Time) Counts {
 	var c Counts
 	for _, p := range pods {
 		if !p.Status.Active() {
@@ -69,7 +69,7 @@ func count(pods []*backend.Pod, minReady int32, now time.Time) Counts {
 }
 
 // Counts returns the RS's status counts at now.
-func (r *RS) Counts(now time.Time) Counts { return count(r.Pods, r.RS.Spec.MinReadySeconds, now) }
+func (r *RS) Counts(now time.Time) Counts { return Count(r.Pods, r.RS.Spec.MinReadySeconds, now) }
 
 // State is everything of one app (or of every app) that a backend holds.
 type State struct {
@@ -111,8 +111,8 @@ func (s *State) PodsOf(k manifest.Key) []*backend.Pod {
 	if s.barePods == nil {
 		s.barePods = map[manifest.Key][]*backend.Pod{}
 		for _, p := range s.Pods {
-			if p.Labels[backend.LabelOwnerKind] == "Pod" {
-				key := manifest.Key{Kind: "Pod", Namespace: p.Namespace, Name: p.Labels[backend.LabelOwner]}
+			if kind := p.Labels[backend.LabelOwnerKind]; kind == "Pod" || kind == statefulSetOwnerKind {
+				key := manifest.Key{Kind: kind, Namespace: p.Namespace, Name: p.Labels[backend.LabelOwner]}
 				s.barePods[key] = append(s.barePods[key], p)
 			}
 		}
@@ -171,7 +171,8 @@ func Load(ctx context.Context, b backend.Backend, app string) (*State, error) {
 	for _, p := range pods {
 		if rs := s.ReplicaSets[p.Namespace+"/"+rsNameOf(p)]; rs != nil && rs.record.Labels[backend.LabelApp] == p.Labels[backend.LabelApp] {
 			rs.Pods = append(rs.Pods, p)
-		} else if p.Labels[backend.LabelOwnerKind] != "Pod" {
+		} else if kind := p.Labels[backend.LabelOwnerKind]; kind != "Pod" && (kind != statefulSetOwnerKind ||
+			s.Applied[manifest.Key{Kind: kind, Namespace: p.Namespace, Name: p.Labels[backend.LabelOwner]}] == nil) {
 			s.Orphans = append(s.Orphans, p)
 		}
 	}
@@ -235,7 +236,7 @@ type DeploymentStatus struct {
 func (s *State) StatusOf(k manifest.Key, d *manifest.Deployment, now time.Time) DeploymentStatus {
 	var st DeploymentStatus
 	for _, rs := range s.Owned(k) {
-		c := count(rs.Pods, d.Spec.MinReadySeconds, now)
+		c := Count(rs.Pods, d.Spec.MinReadySeconds, now)
 		st.Replicas += c.Replicas
 		st.Ready += c.Ready
 		st.Available += c.Available

@@ -327,6 +327,13 @@ func (r *Reconciler) Step(ctx context.Context, st *State) (bool, error) {
 				inProgress = true
 			}
 			converged = converged && state == rolloutComplete
+		case *manifest.StatefulSet:
+			ok, err := r.syncStatefulSet(ctx, st, a, obj)
+			if err != nil {
+				return false, err
+			}
+			converged = converged && ok
+			inProgress = inProgress || !ok
 		case *manifest.Pod:
 			ok, err := r.syncPod(ctx, st, a, obj)
 			if err != nil {
@@ -450,7 +457,7 @@ func (r *Reconciler) syncReplicaSet(ctx context.Context, st *State, rs *RS) (boo
 		}
 		return false, nil
 	}
-	c := count(active, rs.RS.Spec.MinReadySeconds, r.now())
+	c := Count(active, rs.RS.Spec.MinReadySeconds, r.now())
 	return c.Ready == want, nil
 }
 

@@ -234,6 +234,19 @@ func printTable(w io.Writer, kind string, vs []view, wide bool, now time.Time) e
 			}
 			row(v.name, t, fmt.Sprint(v.data), humanDuration(now.Sub(v.created)))
 		}
+	case "StatefulSet":
+		h := []string{"NAME", "READY", "AGE"}
+		if wide {
+			h = append(h, "CONTAINERS", "IMAGES")
+		}
+		row(h...)
+		for _, v := range vs {
+			cells := []string{v.name, fmt.Sprintf("%d/%d", v.counts.Ready, *v.stateful.Spec.Replicas), humanDuration(now.Sub(v.created))}
+			if wide {
+				cells = append(cells, containersImages(&v.stateful.Spec.Template.Spec)...)
+			}
+			row(cells...)
+		}
 	case "Service":
 		h := []string{"NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"}
 		if wide {

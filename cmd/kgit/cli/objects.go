@@ -44,6 +44,8 @@ type view struct {
 	data                       int                // a ConfigMap's or Secret's number of keys
 	secretType                 string
 	service                    *manifest.ServiceSpec // with its address and node ports
+	stateful                   *manifest.StatefulSet
+	counts                     reconcile.Counts
 }
 
 // views returns every object of a kind in one app's state, sorted by name.
@@ -91,6 +93,19 @@ func views(st *reconcile.State, app, kind string, now time.Time) []view {
 			obj := map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": metadata(&svc.ObjectMeta, a.Created), "spec": spec}
 			out = append(out, view{kind: kind, app: app, name: svc.Name, namespace: svc.Namespace, labels: svc.Labels,
 				annotations: svc.Annotations, created: a.Created, obj: obj, service: &spec})
+		}
+	case "StatefulSet":
+		for _, a := range st.Applied {
+			ss, ok := a.Object.(*manifest.StatefulSet)
+			if !ok {
+				continue
+			}
+			c := reconcile.Count(st.PodsOf(a.Key), ss.Spec.MinReadySeconds, now)
+			status := map[string]any{"replicas": c.Replicas, "readyReplicas": c.Ready, "availableReplicas": c.Available,
+				"currentRevision": ss.Name + "-" + a.Progress.CurrentRevision, "updatedReplicas": a.Progress.Updated}
+			obj := map[string]any{"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": metadata(&ss.ObjectMeta, a.Created), "spec": ss.Spec, "status": status}
+			out = append(out, view{kind: kind, app: app, name: ss.Name, namespace: ss.Namespace, labels: ss.Labels,
+				annotations: ss.Annotations, created: a.Created, obj: obj, stateful: ss, counts: c})
 		}
 	case "Deployment":
 		for _, a := range st.Applied {
