@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"kgit.dev/kgit/backend"
-	"kgit.dev/kgit/manifest"
+	"kgit.dev/kgit/backend/proxy"
 )
 
 var _ backend.Router = (*Backend)(nil)
@@ -51,7 +51,7 @@ func (b *Backend) Route(ctx context.Context, svc backend.Service) (*backend.Serv
 	if svc.ClusterIP, err = clusterIP(id, old.ClusterIP, routes); err != nil {
 		return nil, err
 	}
-	if svc.NodePorts, err = nodePorts(id, svc.Spec, old.NodePorts, routes); err != nil {
+	if svc.NodePorts, err = proxy.AssignNodePorts(&svc, old.NodePorts, routes); err != nil {
 		return nil, err
 	}
 	var proxy Proc
@@ -95,44 +95,6 @@ func clusterIP(id, old string, routes []*backend.Service) (string, error) {
 		}
 	}
 	return "", errors.New("process: no free service address")
-}
-
-// nodePorts gives each port of a NodePort Service its node port: the one asked for, the
-// one it had, or a free one of the range; a port another Service holds is an error.
-func nodePorts(id string, spec manifest.ServiceSpec, old map[int32]int32, routes []*backend.Service) (map[int32]int32, error) {
-	if spec.Type != manifest.ServiceNodePort {
-		return nil, nil
-	}
-	used := map[int32]string{}
-	for _, r := range routes {
-		if r.Namespace+"_"+r.Name != id {
-			for _, np := range r.NodePorts {
-				used[np] = r.Namespace + "/" + r.Name
-			}
-		}
-	}
-	out := map[int32]int32{}
-	for _, p := range spec.Ports {
-		np := p.NodePort
-		if np == 0 {
-			np = old[p.Port]
-		}
-		if np != 0 {
-			if holder, taken := used[np]; taken {
-				return nil, fmt.Errorf("nodePort %d is already used by service %s", np, holder)
-			}
-		} else {
-			for c := int32(manifest.NodePortMin); c <= manifest.NodePortMax; c++ {
-				if _, taken := used[c]; !taken {
-					np = c
-					break
-				}
-			}
-		}
-		used[np] = id
-		out[p.Port] = np
-	}
-	return out, nil
 }
 
 func (b *Backend) startProxy(id string) error {
@@ -221,13 +183,9 @@ func servedBy(root string, pod *podFile) bool {
 	entries, _ := os.ReadDir(filepath.Join(root, "services"))
 	for _, e := range entries {
 		var s backend.Service
-		if readJSON(filepath.Join(root, "services", e.Name(), "service.json"), &s) == nil && selects(&s, pod) {
+		if readJSON(filepath.Join(root, "services", e.Name(), "service.json"), &s) == nil && proxy.Selects(&s, pod.Namespace, pod.Labels) {
 			return true
 		}
 	}
 	return false
-}
-
-func selects(s *backend.Service, pod *podFile) bool {
-	return s.Namespace == pod.Namespace && len(s.Spec.Selector) > 0 && backend.Matches(pod.Labels, s.Spec.Selector)
 }

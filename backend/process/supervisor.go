@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/proxy"
 	"kgit.dev/kgit/manifest"
 )
 
@@ -144,7 +145,7 @@ func (s *supervisor) shutdown() {
 	s.mu.Unlock()
 	close(s.stop)
 	if servedBy(s.root, &s.pod) {
-		time.Sleep(drainDelay) // the Services' proxies drop the pod before it stops
+		time.Sleep(proxy.Drain) // the Services' proxies drop the pod before it stops
 	}
 
 	grace := time.Duration(*s.pod.Spec.TerminationGracePeriodSeconds) * time.Second
