@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
 )
 
@@ -136,6 +137,16 @@ type VolumeFile struct {
 type VolumeFiles struct {
 	Secret bool         `json:"secret,omitempty"`
 	Files  []VolumeFile `json:"files"`
+}
+
+// FileMode is the mode a volume's file gets on disk: its own, except that a Secret's
+// files lose their group and other bits (0644 becomes 0600).
+func (vf *VolumeFiles) FileMode(f VolumeFile) fs.FileMode {
+	m := fs.FileMode(f.Mode) & fs.ModePerm
+	if vf.Secret {
+		m &= 0o600
+	}
+	return m
 }
 
 // PodValues is what a pod takes from ConfigMaps and Secrets: each container's

@@ -349,7 +349,7 @@ func (b *Backend) allocateIP(ctx context.Context, key string, subnet netip.Prefi
 	h := fnv32(key)
 	for i := uint32(0); i < size; i++ {
 		off := (h + i) % size
-		if off < 2 || off == size-1 { // network, gateway, broadcast
+		if off < 2 || off == size-1 || inServiceRange(off, size) { // network, gateway, broadcast, Services
 			continue
 		}
 		n := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
@@ -525,6 +525,11 @@ func (b *Backend) removePodUID(ctx context.Context, ns, name, uid string, grace 
 	res, err := b.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return fmt.Errorf("docker: list containers of pod %s: %w", name, err)
+	}
+	if len(res.Items) > 0 && grace > 0 {
+		if err := b.drain(ctx, ns, name, uid, res.Items[0].Labels); err != nil {
+			return fmt.Errorf("docker: drain pod %s: %w", name, err)
+		}
 	}
 	// The containers that join the first one's network go first.
 	sort.Slice(res.Items, func(i, j int) bool { return res.Items[i].Labels[labelIndex] > res.Items[j].Labels[labelIndex] })

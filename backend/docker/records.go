@@ -83,7 +83,11 @@ func (b *Backend) ListRecords(ctx context.Context, selector map[string]string) (
 	}
 	newest := map[string]int64{}
 	byKey := map[string]backend.Record{}
+	_, routes := selector[labelRoute]
 	for _, v := range res.Items {
+		if _, route := v.Labels[labelRoute]; route != routes {
+			continue // Services' routes are the backend's own records
+		}
 		key := v.Labels[labelRecord]
 		g, _ := strconv.ParseInt(v.Labels[labelGeneration], 10, 64)
 		if g <= newest[key] {

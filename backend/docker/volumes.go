@@ -22,6 +22,7 @@ const labelClaim = "kgit.dev/claim"
 // starts (the engine may be remote: no host folder is shared with it).
 type copyIn struct {
 	target string
+	vf     *manifest.VolumeFiles // for the files' modes
 	files  []manifest.VolumeFile
 }
 
@@ -74,7 +75,7 @@ func (b *Backend) volumes(spec backend.PodSpec, uid string, c *manifest.Containe
 			if vf == nil {
 				return nil, nil, nil, fmt.Errorf("container %s: the files of volume %q were not resolved", c.Name, v.Name)
 			}
-			copies = append(copies, copyIn{target: m.MountPath, files: subPathFiles(vf.Files, m.SubPath)})
+			copies = append(copies, copyIn{target: m.MountPath, vf: vf, files: subPathFiles(vf.Files, m.SubPath)})
 		}
 	}
 	return binds, mounts, copies, nil
@@ -115,7 +116,7 @@ func (b *Backend) copyFiles(ctx context.Context, id string, cp copyIn) error {
 				return err
 			}
 		}
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: int64(f.Mode), Size: int64(len(f.Data))}); err != nil {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: int64(cp.vf.FileMode(f)), Size: int64(len(f.Data))}); err != nil {
 			return err
 		}
 		if _, err := tw.Write(f.Data); err != nil {

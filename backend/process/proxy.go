@@ -89,7 +89,7 @@ func Proxy(root, id string) error {
 		}
 	}()
 	pods := &readyPods{root: root, svc: &svc, pods: map[string]cachedPod{}}
-	return proxy.Serve(ctx, &svc, pods.endpoints, func() {
+	return proxy.Serve(ctx, &svc, proxy.Refresh, pods.endpoints, func() {
 		if self, err := identify(os.Getpid()); err == nil {
 			_ = writeJSON(filepath.Join(dir, "proxy.json"), self)
 		}

@@ -71,10 +71,7 @@ func writeVolume(dir string, vf *manifest.VolumeFiles) error {
 		return err
 	}
 	for _, f := range vf.Files {
-		mode := fs.FileMode(f.Mode) & fs.ModePerm
-		if vf.Secret {
-			mode &= 0o600
-		}
+		mode := vf.FileMode(f)
 		p := filepath.Join(dir, filepath.FromSlash(f.Path))
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return err

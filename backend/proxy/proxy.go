@@ -16,8 +16,9 @@ import (
 	"kgit.dev/kgit/manifest"
 )
 
-// Refresh is how often a proxy asks which pods are ready. A backend that stops a pod
-// of a Service waits Drain after taking it out, so that no proxy still sends it traffic.
+// Refresh is how often a proxy of the process backend asks which pods are ready. A
+// backend that stops a pod of a Service waits a few refreshes after taking it out, so
+// that no proxy still sends it traffic.
 const (
 	Refresh = 50 * time.Millisecond
 	Drain   = 4 * Refresh
@@ -27,9 +28,9 @@ const (
 type Endpoints func(ctx context.Context) (map[int32][]string, error)
 
 // Serve listens on the Service's address for each port (and on 127.0.0.1 at each node
-// port), calls listening once it does, and forwards connections to the endpoints until
-// ctx ends.
-func Serve(ctx context.Context, svc *backend.Service, endpoints Endpoints, listening func()) error {
+// port), calls listening once it does, and forwards connections to the endpoints, asked
+// for every refresh, until ctx ends.
+func Serve(ctx context.Context, svc *backend.Service, refresh time.Duration, endpoints Endpoints, listening func()) error {
 	p := &proxy{}
 	if err := p.refresh(ctx, endpoints); err != nil {
 		return err
@@ -55,7 +56,7 @@ func Serve(ctx context.Context, svc *backend.Service, endpoints Endpoints, liste
 		}
 	}
 	listening()
-	tick := time.NewTicker(Refresh)
+	tick := time.NewTicker(refresh)
 	defer tick.Stop()
 	for {
 		select {

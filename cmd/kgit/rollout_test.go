@@ -24,6 +24,7 @@ import (
 type rolloutEnv struct {
 	t          testing.TB
 	repo, root string
+	app        string // --app; "roll" when empty
 }
 
 func newRolloutEnv(t *testing.T) *rolloutEnv {
@@ -108,7 +109,11 @@ const (
 
 func (e *rolloutEnv) kgit(args ...string) (int, string) {
 	var out, errb bytes.Buffer
-	code := cli.Main(append(args, "--repo", e.repo, "--app", "roll"), &out, &errb)
+	app := e.app
+	if app == "" {
+		app = "roll"
+	}
+	code := cli.Main(append(args, "--repo", e.repo, "--app", app), &out, &errb)
 	return code, errb.String()
 }
 

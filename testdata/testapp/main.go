@@ -8,8 +8,8 @@
 //	testapp sleep          log a line and wait for SIGTERM
 //	testapp ignore-term    log a line and ignore SIGTERM
 //	testapp exit CODE      log a line and exit with CODE
-//	testapp files PATH...  print "path mode content" for each file under each PATH,
-//	                       then wait for SIGTERM
+//	testapp files PATH...  append a line to $BOOTS_FILE if set, print "path mode
+//	                       content" for each file under each PATH, then wait for SIGTERM
 package main
 
 import (
@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -76,6 +77,15 @@ func main() {
 			time.Sleep(time.Hour)
 		}
 	case "files":
+		if f := os.Getenv("BOOTS_FILE"); f != "" { // count the starts in a volume that persists
+			fh, err := os.OpenFile(f, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+			if err == nil {
+				fh.WriteString("boot\n")
+				fh.Close()
+			}
+			data, _ := os.ReadFile(f)
+			fmt.Printf("boots=%d\n", strings.Count(string(data), "\n"))
+		}
 		for _, root := range os.Args[2:] {
 			_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 				if err != nil {

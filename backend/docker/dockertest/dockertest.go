@@ -93,6 +93,10 @@ func CleanupEngine(t testing.TB, b *docker.Backend, apps ...string) {
 	t.Cleanup(func() {
 		ctx := context.Background()
 		for _, app := range apps {
+			routes, _ := b.Routes(ctx, map[string]string{backend.LabelApp: app})
+			for _, r := range routes {
+				_ = b.Unroute(ctx, r.Namespace, r.Name)
+			}
 			f := make(client.Filters).Add("label", backend.LabelApp+"="+app)
 			if res, err := b.Client().ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f}); err == nil {
 				for _, c := range res.Items {

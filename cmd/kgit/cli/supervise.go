@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"kgit.dev/kgit/backend/docker"
 	"kgit.dev/kgit/backend/process"
 )
 
@@ -25,15 +26,21 @@ func newSuperviseCmd() *cobra.Command {
 // newProxyCmd is the hidden mode in which kgit's binary serves one Service of the
 // process backend.
 func newProxyCmd() *cobra.Command {
-	var root string
+	var root, route string
 	cmd := &cobra.Command{
-		Use:    process.ProxyCommand + " SERVICE",
+		Use:    process.ProxyCommand + " (--root ROOT SERVICE | --docker ROUTE)",
 		Hidden: true,
-		Args:   exactArgs(1, "a service id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if route != "" {
+				return docker.Proxy(route)
+			}
+			if len(args) != 1 {
+				return invalid("%s needs a service id", process.ProxyCommand)
+			}
 			return process.Proxy(root, args[0])
 		},
 	}
 	cmd.Flags().StringVar(&root, "root", "", "the process backend's root")
+	cmd.Flags().StringVar(&route, "docker", "", "the docker route to serve (JSON)")
 	return cmd
 }

@@ -1,0 +1,367 @@
+package docker
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/proxy"
+)
+
+// On docker a Service is a route record (a labelled volume, like the controller
+// records), an address of kgit's network that the host holds on the network's bridge,
+// and a host process, `kgit __proxy --docker ROUTE`, that listens there (and on the
+// node ports) and forwards to the ready pods' addresses. The proxy runs the pods'
+// readiness probes itself, so traffic follows readiness after the CLI has exited.
+const (
+	labelRoute    = "kgit.dev/route"
+	labelDraining = "kgit.dev/draining"
+	routeKind     = "ServiceRoute"
+	// ProxyFlag marks the docker form of `kgit __proxy`.
+	ProxyFlag = "--docker"
+	// proxyRefresh is how often a docker proxy looks at the pods: each look lists the
+	// containers and probes what is due.
+	proxyRefresh = 250 * time.Millisecond
+)
+
+var _ backend.Router = (*Backend)(nil)
+
+// Route records the Service's route (keeping its address and node ports), puts its
+// address on the bridge, and makes sure a proxy serves exactly this route.
+func (b *Backend) Route(ctx context.Context, svc backend.Service) (*backend.Service, error) {
+	netID, subnet, err := b.network(ctx)
+	if err != nil {
+		return nil, err
+	}
+	routes, err := b.Routes(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	var old *backend.Service
+	for _, r := range routes {
+		if r.Namespace == svc.Namespace && r.Name == svc.Name {
+			old = r
+		}
+	}
+	if old != nil {
+		svc.ClusterIP = old.ClusterIP
+	} else if svc.ClusterIP, err = serviceAddress(svc.Namespace+"/"+svc.Name, subnet, routes); err != nil {
+		return nil, err
+	}
+	var oldPorts map[int32]int32
+	if old != nil {
+		oldPorts = old.NodePorts
+	}
+	if svc.NodePorts, err = proxy.AssignNodePorts(&svc, oldPorts, routes); err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(svc)
+	if err != nil {
+		return nil, err
+	}
+	if old == nil || !reflect.DeepEqual(*old, svc) {
+		labels := map[string]string{labelRoute: "true"}
+		for k, v := range svc.Labels {
+			labels[k] = v
+		}
+		if err := b.PutRecord(ctx, backend.Record{Kind: routeKind, Namespace: svc.Namespace, Name: svc.Name, Labels: labels, Created: time.Now().UTC(), Data: data}); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.holdAddress(ctx, netID, svc.ClusterIP, "replace"); err != nil {
+		return nil, err
+	}
+	if err := b.ensureProxy(svc.Namespace, svc.Name, data); err != nil {
+		return nil, err
+	}
+	return &svc, nil
+}
+
+// serviceAddress picks a free address in the last 254 of the subnet, which pods never
+// get (see allocateIP).
+func serviceAddress(key string, subnet netip.Prefix, routes []*backend.Service) (string, error) {
+	used := map[string]bool{}
+	for _, r := range routes {
+		used[r.ClusterIP] = true
+	}
+	size := uint32(1) << (32 - subnet.Bits())
+	if size < 1024 {
+		return "", fmt.Errorf("docker: kgit's network %s is too small for Services (it needs a /22 or larger)", subnet)
+	}
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	base := subnet.Masked().Addr().As4()
+	first := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	for i := uint32(0); i < 254; i++ {
+		n := first + size - 255 + (h.Sum32()+i)%254
+		ip := netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}).String()
+		if !used[ip] {
+			return ip, nil
+		}
+	}
+	return "", errors.New("docker: no free Service address in kgit's network")
+}
+
+// inServiceRange reports whether off (an address's offset in a subnet of size) is one
+// that serviceAddress hands out.
+func inServiceRange(off, size uint32) bool { return size >= 1024 && off >= size-255 }
+
+// holdAddress adds (op "replace") or removes (op "del") a Service address on the bridge
+// of kgit's network, so that the host, and with it the proxy, answers there.
+func (b *Backend) holdAddress(ctx context.Context, netID, ip, op string) error {
+	res, err := b.cli.NetworkInspect(ctx, netID, client.NetworkInspectOptions{})
+	if err != nil {
+		return fmt.Errorf("docker: inspect network %s: %w", NetworkName, err)
+	}
+	bridge := res.Network.Options["com.docker.network.bridge.name"]
+	if bridge == "" {
+		bridge = "br-" + res.Network.ID[:12]
+	}
+	out, err := exec.CommandContext(ctx, "ip", "addr", op, ip+"/32", "dev", bridge).CombinedOutput()
+	if err != nil && op != "del" {
+		return fmt.Errorf("docker: hold Service address %s on bridge %s (kgit routes Services on a local engine as root): %v: %s", ip, bridge, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// Routes reads the route records.
+func (b *Backend) Routes(ctx context.Context, selector map[string]string) ([]*backend.Service, error) {
+	sel := map[string]string{labelRoute: "true"}
+	for k, v := range selector {
+		sel[k] = v
+	}
+	recs, err := b.ListRecords(ctx, sel)
+	if err != nil {
+		return nil, err
+	}
+	var out []*backend.Service
+	for _, r := range recs {
+		var s backend.Service
+		if err := json.Unmarshal(r.Data, &s); err != nil {
+			return nil, fmt.Errorf("docker: route %s/%s is unreadable: %w", r.Namespace, r.Name, err)
+		}
+		out = append(out, &s)
+	}
+	return out, nil
+}
+
+// Unroute stops the Service's proxy, gives up its address and removes its record.
+func (b *Backend) Unroute(ctx context.Context, ns, name string) error {
+	routes, err := b.Routes(ctx, map[string]string{backend.LabelNamespace: ns})
+	if err != nil {
+		return err
+	}
+	for _, r := range routes {
+		if r.Name != name {
+			continue
+		}
+		for _, p := range proxies(ns, name) {
+			stopProcess(p)
+		}
+		if netID, _, err := b.network(ctx); err == nil {
+			_ = b.holdAddress(ctx, netID, r.ClusterIP, "del")
+		}
+		return b.DeleteRecord(ctx, backend.Record{Kind: routeKind, Namespace: ns, Name: name, Labels: r.Labels})
+	}
+	return nil
+}
+
+// proxyProc is a running docker proxy: its PID and the route it serves.
+type proxyProc struct {
+	pid   int
+	route []byte
+}
+
+// proxies finds the running proxies of a Service by their command lines.
+func proxies(ns, name string) []proxyProc {
+	var out []proxyProc
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		args := strings.Split(string(cmdline), "\x00")
+		if len(args) < 4 || args[1] != "__proxy" || args[2] != ProxyFlag {
+			continue
+		}
+		var s backend.Service
+		if json.Unmarshal([]byte(args[3]), &s) == nil && s.Namespace == ns && s.Name == name {
+			out = append(out, proxyProc{pid: pid, route: []byte(args[3])})
+		}
+	}
+	return out
+}
+
+func stopProcess(p proxyProc) {
+	_ = syscall.Kill(p.pid, syscall.SIGTERM)
+	for i := 0; i < 100; i++ {
+		if syscall.Kill(p.pid, 0) != nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = syscall.Kill(p.pid, syscall.SIGKILL)
+}
+
+// ensureProxy keeps one proxy serving exactly route: others of the Service stop, and a
+// new one is started (detached, outliving kgit) unless one already serves it.
+func (b *Backend) ensureProxy(ns, name string, route []byte) error {
+	running := false
+	for _, p := range proxies(ns, name) {
+		if bytes.Equal(p.route, route) && !running {
+			running = true
+			continue
+		}
+		stopProcess(p)
+	}
+	if running {
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(filepath.Join(os.TempDir(), fmt.Sprintf("kgit-proxy-%s_%s.log", ns, name)), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := &exec.Cmd{Path: exe, Args: []string{"kgit", "__proxy", ProxyFlag, string(route)}, Dir: "/", Env: os.Environ(),
+		Stderr: logf, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("docker: start the proxy of service %s/%s: %w", ns, name, err)
+	}
+	// The proxy prints one line once it listens; if it exits first, its log says why.
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(out).ReadString('\n')
+		line <- s
+	}()
+	select {
+	case s := <-line:
+		if strings.TrimSpace(s) == "listening" {
+			_ = cmd.Process.Release()
+			return nil
+		}
+		_ = cmd.Wait()
+		msg, _ := os.ReadFile(logf.Name())
+		return fmt.Errorf("docker: the proxy of service %s/%s exited: %s", ns, name, bytes.TrimSpace(msg))
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		return fmt.Errorf("docker: the proxy of service %s/%s did not start listening", ns, name)
+	}
+}
+
+// Proxy is the body of `kgit __proxy --docker ROUTE`: it serves the route until it is
+// told to stop or the route's record is gone.
+func Proxy(route string) error {
+	var svc backend.Service
+	if err := json.Unmarshal([]byte(route), &svc); err != nil {
+		return fmt.Errorf("proxy: %w", err)
+	}
+	b, err := New(os.Stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	go func() {
+		for ctx.Err() == nil {
+			time.Sleep(2 * time.Second)
+			if routes, err := b.Routes(ctx, map[string]string{backend.LabelNamespace: svc.Namespace}); err == nil && !hasRoute(routes, svc.Name) {
+				stop() // the Service was removed without us
+			}
+		}
+	}()
+	return proxy.Serve(ctx, &svc, proxyRefresh, func(ctx context.Context) (map[int32][]string, error) {
+		return b.endpoints(ctx, &svc)
+	}, func() { fmt.Println("listening"); os.Stdout.Close() })
+}
+
+func hasRoute(routes []*backend.Service, name string) bool {
+	for _, r := range routes {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// endpoints lists the Service's ready pods (probing what is due), leaving out those
+// being drained before a stop.
+func (b *Backend) endpoints(ctx context.Context, svc *backend.Service) (map[int32][]string, error) {
+	pods, err := b.ListPods(ctx, map[string]string{backend.LabelNamespace: svc.Namespace})
+	if err != nil {
+		return nil, err
+	}
+	draining, err := b.draining(ctx)
+	if err != nil {
+		return nil, err
+	}
+	eps := map[int32][]string{}
+	for _, p := range pods {
+		if proxy.Selects(svc, p.Namespace, p.Labels) && !draining[p.UID] &&
+			(p.Status.Ready || svc.Spec.PublishNotReadyAddresses && p.Status.Phase == backend.PodRunning) {
+			proxy.Add(eps, svc, &p.Spec, p.Status.PodIP)
+		}
+	}
+	return eps, nil
+}
+
+// draining returns the UIDs of the pods being stopped that proxies must leave alone.
+func (b *Backend) draining(ctx context.Context) (map[string]bool, error) {
+	res, err := b.cli.VolumeList(ctx, client.VolumeListOptions{Filters: make(client.Filters).Add("label", labelDraining)})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, v := range res.Items {
+		out[v.Labels[labelPodUID]] = true
+	}
+	return out, nil
+}
+
+// drain takes a pod out of the Services that select it before it is stopped: a marker
+// volume tells their proxies, and the pod is stopped once they have all looked again.
+// The marker goes with the pod's other volumes.
+func (b *Backend) drain(ctx context.Context, ns, pod, uid string, labels map[string]string) error {
+	routes, err := b.Routes(ctx, map[string]string{backend.LabelNamespace: ns})
+	if err != nil || uid == "" {
+		return err
+	}
+	for _, r := range routes {
+		if proxy.Selects(r, ns, labels) {
+			_, err := b.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: "kgit-draining-" + uid, Labels: map[string]string{
+				backend.LabelManagedBy: backend.ManagedBy, backend.LabelNamespace: ns, labelPod: pod, labelPodUID: uid, labelDraining: "true"}})
+			if err != nil {
+				return err
+			}
+			time.Sleep(3 * proxyRefresh) // a look at the pods takes time too
+			return nil
+		}
+	}
+	return nil
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"kgit.dev/kgit/backend/docker/dockertest"
+)
+
+// TestDockerKinds drives Services, configMap/secret volumes and a StatefulSet through
+// the CLI on the real engine: the NodePort and the ClusterIP answer from the host, the
+// pods have the Services' variables, a rolling update behind the Service loses no
+// request, volume files have their modes, and a StatefulSet pod's claim survives its
+// replacement.
+func TestDockerKinds(t *testing.T) {
+	b := dockertest.Engine(t)
+	dockertest.CleanupEngine(t, b, "kinds")
+	repo := dockertest.BuildTestImages(t, b, "v1")
+	e := newRolloutEnvB(t)
+	e.app = "kinds"
+	t.Setenv("KGIT_BACKEND", "docker")
+	write := func(version string) {
+		y := strings.NewReplacer("__IMAGE__", repo+":v1", "__VERSION__", version).Replace(dockerKindsYAML)
+		if err := os.WriteFile(filepath.Join(e.repo, "app.yaml"), []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.git("add", "app.yaml")
+		e.git("commit", "-qm", version)
+	}
+	sync := func() {
+		t.Helper()
+		if code, errs := e.kgit("sync", "--timeout", "120s"); code != 0 {
+			t.Fatalf("sync: exit %d\n%s", code, errs)
+		}
+	}
+	write("v1")
+	sync()
+	const nodePort = "http://127.0.0.1:30081"
+	// The proxy probes the pods itself: it may see them ready a probe period after kgit.
+	got, err := get(nodePort + "/version")
+	for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		got, err = get(nodePort + "/version")
+	}
+	if err != nil || got != "v1" {
+		t.Fatalf("GET through the NodePort: %q, %v", got, err)
+	}
+	var out strings.Builder
+	if code := runCLI(&out, "get", "svc", "web", "-o", "json", "--app", "kinds"); code != 0 {
+		t.Fatalf("get svc: exit %d", code)
+	}
+	var svc struct {
+		Items []struct {
+			Spec struct{ ClusterIP string } `json:"spec"`
+		} `json:"items"`
+		Spec struct{ ClusterIP string } `json:"spec"`
+	}
+	if err := json.Unmarshal([]byte(out.String()), &svc); err != nil {
+		t.Fatalf("get svc -o json: %v\n%s", err, out.String())
+	}
+	ip := svc.Spec.ClusterIP
+	if ip == "" && len(svc.Items) > 0 {
+		ip = svc.Items[0].Spec.ClusterIP
+	}
+	if got, err := get("http://" + ip + "/version"); err != nil || got != "v1" {
+		t.Errorf("GET through the ClusterIP %s: %q, %v", ip, got, err)
+	}
+	if got, _ := get(nodePort + "/env/WEB_SERVICE_HOST"); got != ip {
+		t.Errorf("WEB_SERVICE_HOST in a pod: %q, want %s", got, ip)
+	}
+
+	// Volume files, with their modes, in the StatefulSet's pods; each has its claim.
+	out.Reset()
+	runCLI(&out, "logs", "db-0", "--app", "kinds")
+	for _, want := range []string{"/etc/config/color 640 blue", "/etc/secret/password 600 hunter2", "boots=1"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("db-0's files: no %q in\n%s", want, out.String())
+		}
+	}
+
+	// A rolling update behind the Service (and of the StatefulSet): no request fails.
+	stop, result := hammerLoop(nodePort + "/version")
+	write("v2")
+	sync()
+	ok, failures, bodies := result(stop)
+	t.Logf("requests through the NodePort during the rolling update: %d, none failed", ok)
+	if len(failures) > 0 || !bodies["v1"] || !bodies["v2"] {
+		t.Errorf("requests during the rolling update: %d ok, %d failed %v, bodies %v", ok, len(failures), failures, bodies)
+	}
+	out.Reset()
+	runCLI(&out, "logs", "db-1", "--app", "kinds")
+	if !strings.Contains(out.String(), "boots=2") {
+		t.Errorf("db-1 after its replacement: want its claim kept (boots=2):\n%s", out.String())
+	}
+
+	if code, errs := e.kgit("down"); code != 0 {
+		t.Fatalf("down: exit %d\n%s", code, errs)
+	}
+	if _, err := get(nodePort + "/version"); err == nil {
+		t.Errorf("the NodePort still answers after down")
+	}
+}
+
+// hammerLoop GETs url in a loop until stop is closed; result waits for it and returns
+// the successes, the failures and the bodies seen.
+func hammerLoop(url string) (chan struct{}, func(chan struct{}) (int, []string, map[string]bool)) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	ok, bodies := 0, map[string]bool{}
+	var failures []string
+	start := time.Now()
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if body, err := get(url); err != nil {
+				failures = append(failures, fmt.Sprintf("%s: %v", time.Since(start).Round(time.Millisecond), err))
+			} else {
+				ok++
+				bodies[body] = true
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	return stop, func(stop chan struct{}) (int, []string, map[string]bool) {
+		close(stop)
+		<-done
+		return ok, failures, bodies
+	}
+}
+
+const dockerKindsYAML = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {color: blue}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {password: hunter2}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: http, nodePort: 30081}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  strategy:
+    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: main
+        image: __IMAGE__
+        imagePullPolicy: Never
+        args: [serve]
+        env: [{name: VERSION, value: __VERSION__}]
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe:
+          httpGet: {path: /healthz, port: http}
+          periodSeconds: 1
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      volumes:
+      - name: config
+        configMap: {name: settings, defaultMode: 0640}
+      - name: secret
+        secret: {secretName: creds}
+      containers:
+      - name: main
+        image: __IMAGE__
+        imagePullPolicy: Never
+        args: [files, /etc/config, /etc/secret, /data]
+        env:
+        - {name: VERSION, value: __VERSION__}
+        - {name: BOOTS_FILE, value: /data/boots}
+        volumeMounts:
+        - {name: config, mountPath: /etc/config}
+        - {name: secret, mountPath: /etc/secret}
+        - {name: data, mountPath: /data}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+`
