@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,14 +83,14 @@ func TestDockerKinds(t *testing.T) {
 	}
 
 	// A rolling update behind the Service (and of the StatefulSet): no request fails.
-	stop, result := hammerLoop(nodePort + "/version")
+	h := startHammer(nodePort + "/version")
 	write("v2")
 	sync()
-	ok, failures, bodies := result(stop)
-	t.Logf("requests through the NodePort during the rolling update: %d, none failed", ok)
-	if len(failures) > 0 || !bodies["v1"] || !bodies["v2"] {
-		t.Errorf("requests during the rolling update: %d ok, %d failed %v, bodies %v", ok, len(failures), failures, bodies)
+	h.Stop()
+	if len(h.failed) > 0 || h.bodies["v1"] == 0 || h.bodies["v2"] == 0 {
+		t.Errorf("requests during the rolling update: %d ok, %d failed %v, bodies %v", h.ok, len(h.failed), h.failed, h.bodies)
 	}
+	t.Logf("requests through the NodePort during the rolling update: %d ok, %d failed", h.ok, len(h.failed))
 	out.Reset()
 	runCLI(&out, "logs", "db-1", "--app", "kinds")
 	if !strings.Contains(out.String(), "boots=2") {
@@ -103,37 +102,6 @@ func TestDockerKinds(t *testing.T) {
 	}
 	if _, err := get(nodePort + "/version"); err == nil {
 		t.Errorf("the NodePort still answers after down")
-	}
-}
-
-// hammerLoop GETs url in a loop until stop is closed; result waits for it and returns
-// the successes, the failures and the bodies seen.
-func hammerLoop(url string) (chan struct{}, func(chan struct{}) (int, []string, map[string]bool)) {
-	stop, done := make(chan struct{}), make(chan struct{})
-	ok, bodies := 0, map[string]bool{}
-	var failures []string
-	start := time.Now()
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if body, err := get(url); err != nil {
-				failures = append(failures, fmt.Sprintf("%s: %v", time.Since(start).Round(time.Millisecond), err))
-			} else {
-				ok++
-				bodies[body] = true
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}()
-	return stop, func(stop chan struct{}) (int, []string, map[string]bool) {
-		close(stop)
-		<-done
-		return ok, failures, bodies
 	}
 }
 

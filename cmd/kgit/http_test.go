@@ -55,51 +55,59 @@ func cmdFetch(ts *testscript.TestScript, neg bool, args []string) {
 	fmt.Fprintln(ts.Stdout(), body)
 }
 
+// hammer is a loop of GETs, one connection each, until it is stopped.
+type hammer struct {
+	stop, done chan struct{}
+	ok         int
+	bodies     map[string]int
+	failed     []string
+}
+
+func startHammer(url string) *hammer {
+	h := &hammer{stop: make(chan struct{}), done: make(chan struct{}), bodies: map[string]int{}}
+	start := time.Now()
+	go func() {
+		defer close(h.done)
+		for {
+			select {
+			case <-h.stop:
+				return
+			default:
+			}
+			if body, err := get(url); err != nil {
+				h.failed = append(h.failed, fmt.Sprintf("%s: %v", time.Since(start).Round(time.Millisecond), err))
+			} else {
+				h.ok++
+				h.bodies[body]++
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	return h
+}
+
+// Stop ends the loop and waits for its last request.
+func (h *hammer) Stop() {
+	close(h.stop)
+	<-h.done
+}
+
 // hammers are the request loops of running scripts, by script.
 var hammers sync.Map // *testscript.TestScript -> *hammer
 
-type hammer struct {
-	stop    chan struct{}
-	done    chan struct{}
-	ok      int
-	bodies  map[string]int
-	failed  []string
-	started time.Time
-}
-
-// hammer start URL | hammer stop: a loop of GETs, one connection each, until stopped;
-// stop prints "requests=N failures=M", the bodies seen, and the first failures.
+// hammer start URL | hammer stop: stop prints "requests=N failures=M", the bodies seen,
+// and the first failures.
 func cmdHammer(ts *testscript.TestScript, neg bool, args []string) {
 	switch {
 	case len(args) == 2 && args[0] == "start":
-		h := &hammer{stop: make(chan struct{}), done: make(chan struct{}), bodies: map[string]int{}, started: time.Now()}
-		hammers.Store(ts, h)
-		go func() {
-			defer close(h.done)
-			for {
-				select {
-				case <-h.stop:
-					return
-				default:
-				}
-				body, err := get(args[1])
-				if err != nil {
-					h.failed = append(h.failed, fmt.Sprintf("%s: %v", time.Since(h.started).Round(time.Millisecond), err))
-				} else {
-					h.ok++
-					h.bodies[body]++
-				}
-				time.Sleep(2 * time.Millisecond)
-			}
-		}()
+		hammers.Store(ts, startHammer(args[1]))
 	case len(args) == 1 && args[0] == "stop":
 		v, ok := hammers.LoadAndDelete(ts)
 		if !ok {
 			ts.Fatalf("no hammer running")
 		}
 		h := v.(*hammer)
-		close(h.stop)
-		<-h.done
+		h.Stop()
 		fmt.Fprintf(ts.Stdout(), "requests=%d failures=%d\n", h.ok+len(h.failed), len(h.failed))
 		var bodies []string
 		for b := range h.bodies {
