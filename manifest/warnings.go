@@ -47,9 +47,13 @@ func podSpecPath(o *Object) string {
 }
 
 // Unhonoured returns one warning for each field written in the object that matches a
-// pattern of fields (relative to the pod spec, list indices as []) the backend ignores.
+// pattern of fields (relative to the pod spec, list indices as []) the backend ignores,
+// and for each Service field that no backend honours.
 func Unhonoured(o *Object, backend string, patterns []string) []Warning {
 	prefix := podSpecPath(o)
+	if _, ok := o.Obj.(*Service); ok {
+		prefix, patterns = "spec.", unhonouredServiceFields
+	}
 	var out []Warning
 	for path, line := range o.lines {
 		rel, ok := strings.CutPrefix(path, prefix)
@@ -68,3 +72,10 @@ func Unhonoured(o *Object, backend string, patterns []string) []Warning {
 	})
 	return out
 }
+
+// unhonouredServiceFields are the Service fields kgit accepts and does not honour: it
+// has one node, no cluster DNS and no load balancer.
+var unhonouredServiceFields = []string{"sessionAffinity", "sessionAffinityConfig", "externalTrafficPolicy",
+	"internalTrafficPolicy", "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges", "loadBalancerClass",
+	"allocateLoadBalancerNodePorts", "healthCheckNodePort", "ipFamilies", "ipFamilyPolicy", "trafficDistribution",
+	"clusterIPs", "ports[].appProtocol", "clusterIP"}

@@ -18,7 +18,7 @@ func (r *Reconciler) routeServices(ctx context.Context, st *State) error {
 	}
 	for _, a := range sortedApplied(st) {
 		svc, ok := a.Object.(*manifest.Service)
-		if !ok {
+		if !ok || svc.Spec.ClusterIP == "None" { // headless: no address (and kgit has no DNS)
 			continue
 		}
 		labels := map[string]string{backend.LabelManagedBy: backend.ManagedBy, backend.LabelApp: r.App, backend.LabelNamespace: svc.Namespace}
