@@ -180,6 +180,13 @@ type Backend interface {
 	Lock(ctx context.Context, app string, wait time.Duration) (release func(), err error)
 }
 
+// Terminator is implemented by backends that can mark a pod as terminating at once,
+// before the slower stop that DeletePod does: from then on every reader of the backend
+// stops counting the pod, as the API server's deletionTimestamp makes it.
+type Terminator interface {
+	MarkTerminating(ctx context.Context, id string) error
+}
+
 // Isolated is implemented by backends whose pods are isolated from the host (their own
 // network, processes, files): kgit refuses host access there (hostNetwork, hostPID,
 // hostIPC, privileged, added capabilities, hostPath volumes) unless the user allows it.

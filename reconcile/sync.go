@@ -544,6 +544,12 @@ func (r *Reconciler) deletePodBy(ctx context.Context, p *backend.Pod, obj, reaso
 	}
 	r.deleting[p.ID] = true
 	r.mu.Unlock()
+	// The pod stops counting at once, as a deletionTimestamp makes it in Kubernetes: for
+	// this pass, and for whoever looks at the backend, which marks it if it can.
+	p.Status.Terminating = true
+	if t, ok := r.Backend.(backend.Terminator); ok {
+		_ = t.MarkTerminating(ctx, p.ID) // the stop below marks it anyway, later
+	}
 	r.event(obj, reason, format, args...)
 	grace := time.Duration(manifest.DefaultTerminationGracePeriodSeconds) * time.Second
 	if g := p.Spec.TerminationGracePeriodSeconds; g != nil {

@@ -8,6 +8,10 @@
 //	ROOT/pods/NAMESPACE_NAME/supervisor.json  the supervisor's PID and start time
 //	ROOT/pods/NAMESPACE_NAME/status.json      status, written by the supervisor
 //	ROOT/pods/NAMESPACE_NAME/logs/C.log       container logs, size-capped
+//	ROOT/pods/NAMESPACE_NAME/volumes/VOLUME   configMap, secret and emptyDir volumes
+//	ROOT/ips/ADDRESS                          the pod that holds a loopback address
+//	ROOT/claims/NAMESPACE/CLAIM               persistent volume claims
+//	ROOT/services/NAMESPACE_NAME/             a Service's route and proxy
 //	ROOT/records/APP/KIND_NAMESPACE_NAME.json controller records
 //	ROOT/locks/APP.lock                       the per-app sync lock
 package process
@@ -127,24 +131,23 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	unlock, err := b.lockFile(ctx, filepath.Join(b.root, "pods.lock"))
+	if _, err := os.Stat(dir); err == nil {
+		return nil, fmt.Errorf("pod %s/%s: %w", spec.Namespace, spec.Name, backend.ErrAlreadyExists)
+	}
+	ip, err := b.claimIP(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	ip, err := b.allocateIP(id)
-	if err == nil {
-		if _, serr := os.Stat(dir); serr == nil {
+	pf := podFile{PodSpec: spec, UID: newUID(), Created: time.Now().UTC(), PodIP: ip}
+	if err = writeJSON(filepath.Join(tmp, "pod.json"), pf); err == nil {
+		// A pod of that name created meanwhile makes the rename fail: pod folders are
+		// never empty.
+		if err = os.Rename(tmp, dir); err != nil && (errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ENOTEMPTY)) {
 			err = fmt.Errorf("pod %s/%s: %w", spec.Namespace, spec.Name, backend.ErrAlreadyExists)
 		}
 	}
-	if err == nil {
-		pf := podFile{PodSpec: spec, UID: newUID(), Created: time.Now().UTC(), PodIP: ip}
-		if err = writeJSON(filepath.Join(tmp, "pod.json"), pf); err == nil {
-			err = os.Rename(tmp, dir)
-		}
-	}
-	unlock()
 	if err != nil {
+		b.releaseIP(id, ip)
 		return nil, err
 	}
 	if err := b.startSupervisor(id); err != nil {
@@ -187,16 +190,14 @@ func (b *Backend) startSupervisor(id string) error {
 // SuperviseCommand is the hidden kgit command that runs a pod's supervisor.
 const SuperviseCommand = "__supervise"
 
-// allocateIP picks a loopback address for the pod, unique among the live pods. It runs
-// under the pods lock.
-func (b *Backend) allocateIP(id string) (string, error) {
-	used := map[string]bool{}
-	entries, _ := os.ReadDir(filepath.Join(b.root, "pods"))
-	for _, e := range entries {
-		var pf podFile
-		if readJSON(filepath.Join(b.podDir(e.Name()), "pod.json"), &pf) == nil {
-			used[pf.PodIP] = true
-		}
+// claimIP gives the pod a loopback address of its own: a claim file ROOT/ips/ADDRESS,
+// created exclusively and holding the pod's id, so that concurrent creations never
+// share an address and none has to read the others' pods. A claim whose pod folder is
+// gone (a crash between the two) is taken over once it is older than a creation takes.
+func (b *Backend) claimIP(ctx context.Context, id string) (string, error) {
+	dir := filepath.Join(b.root, "ips")
+	if err := b.migrateIPClaims(ctx, dir); err != nil {
+		return "", err
 	}
 	h := fnv.New32a()
 	h.Write([]byte(id))
@@ -209,11 +210,72 @@ func (b *Backend) allocateIP(id string) (string, error) {
 			continue
 		}
 		ip := fmt.Sprintf("127.%d.%d.%d", a, c, d)
-		if !used[ip] {
-			return ip, nil
+		claim := filepath.Join(dir, ip)
+		for attempt := 0; attempt < 2; attempt++ {
+			f, err := os.OpenFile(claim, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			if err == nil {
+				_, err = f.WriteString(id)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				return ip, err
+			}
+			if !errors.Is(err, fs.ErrExist) || !b.staleClaim(claim) {
+				break
+			}
+			_ = os.Remove(claim)
 		}
 	}
 	return "", errors.New("process: no free loopback address")
+}
+
+// staleClaim reports whether an address claim's pod is gone.
+func (b *Backend) staleClaim(claim string) bool {
+	owner, err := os.ReadFile(claim)
+	st, serr := os.Stat(claim)
+	if err != nil || serr != nil || time.Since(st.ModTime()) < 30*time.Second {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(b.podDir(string(owner)), "pod.json"))
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// releaseIP removes the pod's address claim.
+func (b *Backend) releaseIP(id, ip string) {
+	claim := filepath.Join(b.root, "ips", ip)
+	if owner, err := os.ReadFile(claim); err == nil && string(owner) == id {
+		_ = os.Remove(claim)
+	}
+}
+
+// migrateIPClaims writes the claims of pods created before claims existed, once.
+func (b *Backend) migrateIPClaims(ctx context.Context, dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	unlock, err := b.lockFile(ctx, filepath.Join(b.root, "ips.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	tmp, err := os.MkdirTemp(b.root, ".ips-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	entries, _ := os.ReadDir(filepath.Join(b.root, "pods"))
+	for _, e := range entries {
+		var pf podFile
+		if readJSON(filepath.Join(b.podDir(e.Name()), "pod.json"), &pf) == nil && pf.PodIP != "" {
+			if err := os.WriteFile(filepath.Join(tmp, pf.PodIP), []byte(e.Name()), 0o600); err != nil {
+				return err
+			}
+		}
+	}
+	return os.Rename(tmp, dir)
 }
 
 func newUID() string {
@@ -264,7 +326,7 @@ func (b *Backend) readPod(id string) (*backend.Pod, error) {
 	var st statusFile
 	if err := readJSON(filepath.Join(dir, "status.json"), &st); err == nil {
 		pod.Status = st.PodStatus
-		pod.Status.Terminating = st.Stopping
+		pod.Status.Terminating = st.Stopping || b.markedTerminating(id)
 	} else {
 		pod.Status = backend.PodStatus{Phase: backend.PodPending, PodIP: pf.PodIP}
 		for _, c := range pf.Spec.Containers {
@@ -291,15 +353,27 @@ func (b *Backend) supervisorAlive(id string) bool {
 	return readJSON(filepath.Join(b.podDir(id), "supervisor.json"), &p) == nil && p.Alive()
 }
 
+// MarkTerminating implements backend.Terminator: a file in the pod's folder says it is
+// being deleted, until the supervisor says so itself.
+func (b *Backend) MarkTerminating(ctx context.Context, id string) error {
+	return os.WriteFile(filepath.Join(b.podDir(id), "terminating"), nil, 0o600)
+}
+
+func (b *Backend) markedTerminating(id string) bool {
+	return fileExists(filepath.Join(b.podDir(id), "terminating"))
+}
+
 // DeletePod asks the supervisor to stop the pod (it sends SIGTERM to every container's
 // process group, waits grace, then SIGKILL), waits for it, kills whatever is left, and
 // removes the pod's folder.
 func (b *Backend) DeletePod(ctx context.Context, id string, grace time.Duration) error {
 	dir := b.podDir(id)
-	if _, err := os.Stat(filepath.Join(dir, "pod.json")); errors.Is(err, fs.ErrNotExist) {
+	var pf podFile
+	if err := readJSON(filepath.Join(dir, "pod.json"), &pf); errors.Is(err, fs.ErrNotExist) {
 		os.RemoveAll(dir)
 		return nil
 	}
+
 	var sup Proc
 	_ = readJSON(filepath.Join(dir, "supervisor.json"), &sup)
 	if sup.Alive() {
@@ -321,6 +395,7 @@ func (b *Backend) DeletePod(ctx context.Context, id string, grace time.Duration)
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("process: remove pod %s: %w", id, err)
 	}
+	b.releaseIP(id, pf.PodIP)
 	return nil
 }
 
@@ -440,6 +515,11 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
+	return writeFile(path, data)
+}
+
+// writeFile writes data to path atomically.
+func writeFile(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-")
 	if err != nil {
 		return err

@@ -56,7 +56,7 @@ func (r *readyPods) endpoints(ctx context.Context) (map[int32][]string, error) {
 			continue
 		}
 		var status statusFile
-		if readJSON(filepath.Join(podsDir, id, "status.json"), &status) != nil || status.Stopping ||
+		if readJSON(filepath.Join(podsDir, id, "status.json"), &status) != nil || status.Stopping || fileExists(filepath.Join(podsDir, id, "terminating")) ||
 			!(status.Ready || r.svc.Spec.PublishNotReadyAddresses && status.Phase == backend.PodRunning) {
 			continue
 		}
@@ -95,4 +95,9 @@ func Proxy(root, id string) error {
 		}
 		_ = os.WriteFile(filepath.Join(dir, "listening"), nil, 0o600)
 	})
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

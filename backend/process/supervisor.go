@@ -1,7 +1,9 @@
 package process
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -101,6 +103,7 @@ type supervisor struct {
 
 	mu       sync.Mutex
 	status   statusFile
+	written  []byte // status.json as last written
 	stopping bool
 }
 
@@ -119,10 +122,21 @@ func (s *supervisor) update(f func(st *statusFile)) {
 
 func (s *supervisor) write() { s.mu.Lock(); s.writeLocked(); s.mu.Unlock() }
 
+// writeLocked writes status.json when the status changed: a probe that keeps passing
+// costs no write.
 func (s *supervisor) writeLocked() {
-	if err := writeJSON(filepath.Join(s.dir, "status.json"), s.status); err != nil {
-		fmt.Fprintf(os.Stderr, "write status: %v\n", err)
+	data, err := json.Marshal(s.status)
+	if err == nil && bytes.Equal(data, s.written) {
+		return
 	}
+	if err == nil {
+		err = writeFile(filepath.Join(s.dir, "status.json"), data)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "write status: %v\n", err)
+		return
+	}
+	s.written = data
 }
 
 func (s *supervisor) isStopping() bool {
