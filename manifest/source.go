@@ -130,8 +130,12 @@ func openCached(ctx context.Context, src Source) (*git.Repository, error) {
 			return nil, fmt.Errorf("git cache for %s: %w", name, err)
 		}
 	}
-	if err := refresh(ctx, r, auth); err != nil {
+	reopen, err := refresh(ctx, r, dir, auth)
+	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %s", name, redactErr(err, src.Repo))
+	}
+	if reopen {
+		return openBare(dir)
 	}
 	return r, nil
 }
@@ -187,22 +191,23 @@ func splitCredentials(repo string) (string, transport.AuthMethod) {
 }
 
 // refresh lists the remote's refs and fetches only when one of them moved; it points the
-// cache's HEAD at the remote's default branch.
-func refresh(ctx context.Context, r *git.Repository, auth transport.AuthMethod) error {
+// cache's HEAD at the remote's default branch. It reports whether the repository must be
+// opened again (the git command line fetched into it).
+func refresh(ctx context.Context, r *git.Repository, dir string, auth transport.AuthMethod) (bool, error) {
 	rem, err := r.Remote("origin")
 	if err != nil {
-		return err
+		return false, err
 	}
 	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: auth})
 	if err != nil {
-		return err
+		return false, err
 	}
 	moved := false
 	for _, ref := range refs {
 		n := ref.Name()
 		if ref.Type() == plumbing.SymbolicReference && n == plumbing.HEAD {
 			if err := r.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, ref.Target())); err != nil {
-				return err
+				return false, err
 			}
 			continue
 		}
@@ -215,13 +220,9 @@ func refresh(ctx context.Context, r *git.Repository, auth transport.AuthMethod) 
 		}
 	}
 	if !moved {
-		return nil
+		return false, nil
 	}
-	err = r.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", Tags: git.NoTags, Force: true, Prune: true, Auth: auth})
-	if errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil
-	}
-	return err
+	return fetch(ctx, r, dir, auth)
 }
 
 func redactErr(err error, repo string) string {
