@@ -5,7 +5,8 @@
 #   scale      0 -> 100 running pods, against a shell starting 100 detached processes;
 #              and the supervisors' memory (RSS) per pod
 #   git        first sync of a repository of 10,000 commits (file:// URL) against
-#              `git clone --bare`; a sync after one new commit against `git fetch`
+#              `git clone --bare` (kgit fetching with the git command line, and with
+#              go-git); a sync after one new commit against `git fetch`
 # Usage: bench/perf.sh [RUNS [SECTION...]]   (median of RUNS, default 5; sections: noop
 # scale git, default all)
 set -euo pipefail
@@ -99,9 +100,11 @@ mkdir -p "$work/hist"; git -C "$work/hist" init -q -b main
 } | git -C "$work/hist" fast-import --quiet
 git -C "$work/hist" reset -q --hard main
 url="file://$work/hist"
-kc=(); gc=(); kf=(); gf=()
+kc=(); kl=(); gc=(); kf=(); gf=()
 for i in $(seq "$runs"); do
   rm -rf "$work/state/git" "$work/bare.git"
+  kl+=("$(KGIT_GIT=go-git elapsed "$work/kgit" diff --repo "$url" --app hist)")
+  rm -rf "$work/state/git"
   kc+=("$(elapsed "$work/kgit" diff --repo "$url" --app hist)")
   gc+=("$(elapsed git clone -q --bare "$url" "$work/bare.git")")
   (cd "$work/hist" && sed -i "s/app:[0-9]*/app:x$i/" app.yaml && git_commit . "next $i")
@@ -109,4 +112,5 @@ for i in $(seq "$runs"); do
   gf+=("$(elapsed git -C "$work/bare.git" fetch -q origin '+refs/heads/*:refs/heads/*')")
 done
 report "first sync of 10,000 commits (diff, s)" "$(printf '%s\n' "${kc[@]}" | median)" "git clone --bare (s)" "$(printf '%s\n' "${gc[@]}" | median)"
+report "  the same with KGIT_GIT=go-git (s)" "$(printf '%s\n' "${kl[@]}" | median)" "git clone --bare (s)" "$(printf '%s\n' "${gc[@]}" | median)"
 report "sync after one new commit (diff, s)" "$(printf '%s\n' "${kf[@]}" | median)" "git fetch (s)" "$(printf '%s\n' "${gf[@]}" | median)"
