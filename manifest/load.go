@@ -1,22 +1,43 @@
 package manifest
 
-import "fmt"
+import (
+	"fmt"
+	"runtime"
+	"sync"
+)
 
 // Parse decodes, defaults and validates every file. Either all objects are valid and
-// returned, or an ErrorList names every problem: a sync never applies half a tree.
+// returned, or an ErrorList names every problem: a sync never applies half a tree. Files
+// are decoded in parallel (each on its own); the result is in the files' order.
 func Parse(files []File) ([]*Object, error) {
+	type result struct {
+		objs []*Object
+		errs ErrorList
+	}
+	results := make([]result, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i].objs, results[i].errs = parseFile(files[i])
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
 	var objs []*Object
 	var errs ErrorList
 	seen := map[Key]*Object{}
-	for _, f := range files {
-		decoded, decodeErrs := decode(f.Path, f.Data)
-		errs = append(errs, decodeErrs...)
-		for _, o := range decoded {
-			Default(o)
-			if verrs := Validate(o); len(verrs) > 0 || len(decodeErrs) > 0 {
-				errs = append(errs, verrs...)
-				continue
-			}
+	for _, r := range results {
+		errs = append(errs, r.errs...)
+		for _, o := range r.objs {
 			k := o.Key()
 			if prev, dup := seen[k]; dup {
 				errs = append(errs, o.errorf("metadata.name", k.Name, "Duplicate value: %s %s/%s is also defined at %s:%d", k.Kind, k.Namespace, k.Name, prev.File, prev.Line))
@@ -33,6 +54,23 @@ func Parse(files []File) ([]*Object, error) {
 		return nil, errs
 	}
 	return objs, nil
+}
+
+// parseFile decodes, defaults and validates one file; it returns the valid objects and
+// every problem.
+func parseFile(f File) ([]*Object, ErrorList) {
+	decoded, decodeErrs := decode(f.Path, f.Data)
+	errs := decodeErrs
+	var objs []*Object
+	for _, o := range decoded {
+		Default(o)
+		if verrs := Validate(o); len(verrs) > 0 || len(decodeErrs) > 0 {
+			errs = append(errs, verrs...)
+			continue
+		}
+		objs = append(objs, o)
+	}
+	return objs, errs
 }
 
 // String names an object for messages: deployment/web (web.yaml:3).

@@ -294,19 +294,25 @@ func (b *Backend) ListPods(ctx context.Context, selector map[string]string) ([]*
 	if err != nil {
 		return nil, fmt.Errorf("process: list pods: %w", err)
 	}
-	var pods []*backend.Pod
+	var ids []string
 	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			ids = append(ids, e.Name())
 		}
-		p, err := b.readPod(e.Name())
+	}
+	all, err := readAll(len(ids), func(i int) (*backend.Pod, error) {
+		p, err := b.readPod(ids[i])
 		if errors.Is(err, backend.ErrNotFound) {
-			continue // deleted or half-created meanwhile
+			return nil, nil // deleted or half-created meanwhile
 		}
-		if err != nil {
-			return nil, err
-		}
-		if backend.Matches(p.Labels, selector) {
+		return p, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var pods []*backend.Pod
+	for _, p := range all {
+		if p != nil && backend.Matches(p.Labels, selector) {
 			pods = append(pods, p)
 		}
 	}
@@ -433,17 +439,23 @@ func (b *Backend) ListRecords(ctx context.Context, selector map[string]string) (
 	if err != nil {
 		return nil, err
 	}
-	var out []backend.Record
-	for _, f := range files {
+	records, err := readAll(len(files), func(i int) (*backend.Record, error) {
 		var r backend.Record
-		if err := readJSON(f, &r); err != nil {
+		if err := readJSON(files[i], &r); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				continue
+				return nil, nil // deleted meanwhile
 			}
-			return nil, fmt.Errorf("process: read record %s: %w", f, err)
+			return nil, fmt.Errorf("process: read record %s: %w", files[i], err)
 		}
-		if backend.Matches(r.Labels, selector) {
-			out = append(out, r)
+		return &r, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []backend.Record
+	for _, r := range records {
+		if r != nil && backend.Matches(r.Labels, selector) {
+			out = append(out, *r)
 		}
 	}
 	return out, nil
