@@ -2,8 +2,8 @@ package manifest
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
+
+	"kgit.dev/kgit/internal/parallel"
 )
 
 // Parse decodes, defaults and validates every file. Either all objects are valid and
@@ -14,24 +14,10 @@ func Parse(files []File) ([]*Object, error) {
 		objs []*Object
 		errs ErrorList
 	}
-	results := make([]result, len(files))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(files)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i].objs, results[i].errs = parseFile(files[i])
-			}
-		}()
-	}
-	for i := range files {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-
+	results, _ := parallel.Map(len(files), func(i int) (result, error) {
+		objs, errs := parseFile(files[i])
+		return result{objs, errs}, nil
+	})
 	var objs []*Object
 	var errs ErrorList
 	seen := map[Key]*Object{}

@@ -35,6 +35,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/internal/parallel"
 	"kgit.dev/kgit/manifest"
 )
 
@@ -300,7 +301,7 @@ func (b *Backend) ListPods(ctx context.Context, selector map[string]string) ([]*
 			ids = append(ids, e.Name())
 		}
 	}
-	all, err := readAll(len(ids), func(i int) (*backend.Pod, error) {
+	all, err := parallel.Map(len(ids), func(i int) (*backend.Pod, error) {
 		p, err := b.readPod(ids[i])
 		if errors.Is(err, backend.ErrNotFound) {
 			return nil, nil // deleted or half-created meanwhile
@@ -439,7 +440,7 @@ func (b *Backend) ListRecords(ctx context.Context, selector map[string]string) (
 	if err != nil {
 		return nil, err
 	}
-	records, err := readAll(len(files), func(i int) (*backend.Record, error) {
+	records, err := parallel.Map(len(files), func(i int) (*backend.Record, error) {
 		var r backend.Record
 		if err := readJSON(files[i], &r); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {

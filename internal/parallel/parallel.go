@@ -1,14 +1,15 @@
-package process
+// Package parallel runs independent reads on every core.
+package parallel
 
 import (
 	"runtime"
 	"sync"
 )
 
-// readAll runs read(i) for i in [0, n) on every core (the reads are files and JSON
-// decoding: a sync of a thousand objects reads a thousand records) and returns the
-// results in order, or the first error.
-func readAll[T any](n int, read func(i int) (T, error)) ([]T, error) {
+// Map runs f(i) for i in [0, n) on every core (kgit's reads are files, YAML and JSON:
+// a sync of a thousand objects reads a thousand of each) and returns the results in
+// order, or the first error.
+func Map[T any](n int, f func(i int) (T, error)) ([]T, error) {
 	out := make([]T, n)
 	errs := make([]error, n)
 	next := make(chan int)
@@ -18,7 +19,7 @@ func readAll[T any](n int, read func(i int) (T, error)) ([]T, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i], errs[i] = read(i)
+				out[i], errs[i] = f(i)
 			}
 		}()
 	}
