@@ -159,6 +159,9 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 		case spec.Spec.HostNetwork:
 			host.NetworkMode = "host"
 		case first == "":
+			if h := spec.Spec.Hostname; len(h) <= 63 {
+				cfg.Hostname = h // a StatefulSet's pod is its own name
+			}
 			netcfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 				NetworkName: {NetworkID: netID, IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ip}}}}
 			host.NetworkMode = container.NetworkMode(NetworkName)

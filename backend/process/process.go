@@ -86,7 +86,7 @@ func (b *Backend) Available(ctx context.Context) error {
 
 // Unhonoured lists the pod fields a host process cannot honour.
 func (b *Backend) Unhonoured() []string {
-	return append(manifest.UnhonouredVolumeFields(), "nodeSelector", "tolerations", "affinity", "nodeName", "hostNetwork", "hostPID", "hostIPC",
+	return append(manifest.UnhonouredVolumeFields(), "nodeSelector", "tolerations", "affinity", "nodeName", "hostNetwork", "hostPID", "hostIPC", "hostname", "subdomain",
 		"securityContext", "dnsPolicy", "dnsConfig", "hostAliases", "imagePullSecrets",
 		"priorityClassName", "runtimeClassName", "topologySpreadConstraints",
 		"containers[].resources", "containers[].securityContext",
