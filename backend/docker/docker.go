@@ -53,14 +53,18 @@ const (
 
 // Backend runs pods as Docker containers.
 type Backend struct {
-	cli    *client.Client
-	host   string
-	log    io.Writer // image pulls report here
-	mu     sync.Mutex
-	probes map[string]*probeState // by container ID: the probe results kgit has seen
-	netMu  sync.Mutex             // one network creation at a time
-	ipMu   sync.Mutex
-	taken  map[string]bool // addresses handed out to pods still being created
+	cli        *client.Client
+	host       string
+	log        io.Writer // image pulls report here
+	mu         sync.Mutex
+	probes     map[string]*probeState // by container ID: the probe results kgit has seen
+	netMu      sync.Mutex             // one network creation at a time
+	ipMu       sync.Mutex
+	taken      map[string]bool // addresses handed out to pods still being created
+	used       map[string]bool // addresses in the engine's containers, as last listed
+	usedAt     time.Time
+	images     sync.Map // "policy image" -> when it was settled (present, or pulled)
+	imageLocks sync.Map // "policy image" -> *sync.Mutex: one check per image at a time
 }
 
 // New connects to the engine named by DOCKER_HOST and the usual Docker environment.
@@ -180,6 +184,9 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 		}
 		if err != nil {
 			_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
+			if strings.Contains(err.Error(), "No such image") {
+				b.forgetImages(&spec.Spec)
+			}
 			if strings.Contains(err.Error(), "Conflict") {
 				return nil, fmt.Errorf("pod %s/%s: %w", spec.Namespace, spec.Name, backend.ErrAlreadyExists)
 			}
@@ -199,12 +206,9 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 			first = res.ID
 		}
 	}
-	pods, err := b.listPods(ctx, map[string]string{backend.LabelNamespace: spec.Namespace, labelPod: spec.Name, labelPodUID: uid}, false)
-	if err != nil || len(pods) == 0 {
-		_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
-		return nil, fmt.Errorf("docker: pod %s vanished after it was created: %v", spec.Name, err)
-	}
-	return pods[0], nil
+	// The pod as created; its status is the engine's to report (ListPods).
+	return &backend.Pod{ID: spec.Namespace + "_" + spec.Name + "_" + uid, PodSpec: spec.Hidden(), UID: uid, Created: created,
+		Status: backend.PodStatus{Phase: backend.PodPending, PodIP: ip.String()}}, nil
 }
 
 // networkGone reports an engine error about a network that does not exist.
@@ -333,20 +337,27 @@ func (b *Backend) network(ctx context.Context) (string, netip.Prefix, error) {
 // allocateIP picks a free address in the subnet, starting from a hash of the pod's name:
 // free means in no container's labels and not handed to a pod this kgit is creating.
 func (b *Backend) allocateIP(ctx context.Context, key string, subnet netip.Prefix) (netip.Addr, error) {
-	res, err := b.cli.ContainerList(ctx, client.ContainerListOptions{All: true,
-		Filters: make(client.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy)})
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("docker: list containers: %w", err)
-	}
 	b.ipMu.Lock()
 	defer b.ipMu.Unlock()
 	if b.taken == nil {
 		b.taken = map[string]bool{}
 	}
-	used := map[string]bool{}
-	for _, c := range res.Items {
-		used[c.Labels[labelPodIP]] = true
+	// The engine's view of the addresses in use is read at most once a second: a burst
+	// of creations shares it (b.taken covers this process's own), and an address another
+	// kgit took meanwhile makes the engine refuse the create, which is retried.
+	if time.Since(b.usedAt) > time.Second {
+		res, err := b.cli.ContainerList(ctx, client.ContainerListOptions{All: true,
+			Filters: make(client.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy)})
+		if err != nil {
+			return netip.Addr{}, fmt.Errorf("docker: list containers: %w", err)
+		}
+		b.used = map[string]bool{}
+		for _, c := range res.Items {
+			b.used[c.Labels[labelPodIP]] = true
+		}
+		b.usedAt = time.Now()
 	}
+	used := b.used
 	base := subnet.Masked().Addr().As4()
 	size := uint32(1) << (32 - subnet.Bits())
 	h := fnv32(key)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/moby/moby/client"
 
@@ -12,7 +14,44 @@ import (
 
 // ensureImage honours imagePullPolicy: Always pulls, IfNotPresent pulls only a missing
 // image, Never only checks. A failure names the image.
+//
+// What is settled is remembered for imageMemory: the pods of one rollout share their
+// image, and the engine need not be asked again for each of them.
 func (b *Backend) ensureImage(ctx context.Context, c *manifest.Container) error {
+	key := c.ImagePullPolicy + " " + c.Image
+	if b.imageSettled(key) {
+		return nil
+	}
+	mu, _ := b.imageLocks.LoadOrStore(key, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	if b.imageSettled(key) {
+		return nil
+	}
+	if err := b.ensureImageOnce(ctx, c); err != nil {
+		return err
+	}
+	b.images.Store(key, time.Now())
+	return nil
+}
+
+// imageMemory is how long a settled image is not checked again (a watching kgit checks
+// again, and an image removed from the engine is found missing again).
+const imageMemory = 30 * time.Second
+
+func (b *Backend) imageSettled(key string) bool {
+	at, ok := b.images.Load(key)
+	return ok && time.Since(at.(time.Time)) < imageMemory
+}
+
+// forgetImages drops what is remembered of a pod's images (a create found one missing).
+func (b *Backend) forgetImages(spec *manifest.PodSpec) {
+	for _, c := range spec.Containers {
+		b.images.Delete(c.ImagePullPolicy + " " + c.Image)
+	}
+}
+
+func (b *Backend) ensureImageOnce(ctx context.Context, c *manifest.Container) error {
 	_, inspectErr := b.cli.ImageInspect(ctx, c.Image)
 	present := inspectErr == nil
 	switch c.ImagePullPolicy {
