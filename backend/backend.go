@@ -43,6 +43,9 @@ type PodSpec struct {
 	Files map[string]*manifest.VolumeFiles `json:"files,omitempty"`
 	// ServiceEnv holds the variables of the Services the pod can see, as at its creation.
 	ServiceEnv []manifest.EnvVar `json:"serviceEnv,omitempty"`
+	// Hosts maps the names of those Services (web, web.NAMESPACE, web.NAMESPACE.svc,
+	// web.NAMESPACE.svc.cluster.local) to their addresses, for the pod's hosts file.
+	Hosts map[string]string `json:"hosts,omitempty"`
 }
 
 // WithValues attaches what the pod takes from ConfigMaps and Secrets (nil: nothing).

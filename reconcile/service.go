@@ -40,7 +40,7 @@ func (r *Reconciler) routeServices(ctx context.Context, st *State) error {
 		}
 	}
 	r.mu.Lock()
-	r.links = nil // the Services may have changed: recompute the pods' variables
+	r.routes = nil // the Services may have changed: read them again for new pods
 	r.mu.Unlock()
 	return nil
 }
@@ -54,24 +54,41 @@ func (r *Reconciler) unroute(ctx context.Context, k manifest.Key) error {
 }
 
 // serviceLinks returns the variables a new pod of namespace ns gets for the Services
-// of its namespace (of every app), unless its spec sets enableServiceLinks: false.
-func (r *Reconciler) serviceLinks(ctx context.Context, ns string, spec *manifest.PodSpec) ([]manifest.EnvVar, error) {
+// of its namespace (of every app), unless its spec sets enableServiceLinks: false, and
+// the names of every Service (of its namespace, and NAME.NAMESPACE of the others) with
+// their addresses, for the pod's hosts file: kgit has no cluster DNS.
+func (r *Reconciler) serviceLinks(ctx context.Context, ns string, spec *manifest.PodSpec) ([]manifest.EnvVar, map[string]string, error) {
 	router, ok := r.Backend.(backend.Router)
-	if !ok || spec.EnableServiceLinks != nil && !*spec.EnableServiceLinks {
-		return nil, nil
+	if !ok {
+		return nil, nil, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.links == nil {
+	if r.routes == nil {
 		routes, err := router.Routes(ctx, nil)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		sort.Slice(routes, func(i, j int) bool { return routes[i].Name < routes[j].Name })
-		r.links = map[string][]manifest.EnvVar{}
-		for _, rt := range routes {
-			r.links[rt.Namespace] = append(r.links[rt.Namespace], manifest.ServiceLinks(rt.Name, rt.ClusterIP, rt.Spec.Ports)...)
+		r.routes = routes
+	}
+	var env []manifest.EnvVar
+	hosts := map[string]string{}
+	for _, rt := range r.routes {
+		full := rt.Name + "." + rt.Namespace
+		for _, name := range []string{full, full + ".svc", full + ".svc.cluster.local"} {
+			hosts[name] = rt.ClusterIP
+		}
+		if rt.Namespace != ns {
+			continue
+		}
+		hosts[rt.Name] = rt.ClusterIP
+		if spec.EnableServiceLinks == nil || *spec.EnableServiceLinks {
+			env = append(env, manifest.ServiceLinks(rt.Name, rt.ClusterIP, rt.Spec.Ports)...)
 		}
 	}
-	return r.links[ns], nil
+	if len(hosts) == 0 {
+		hosts = nil
+	}
+	return env, hosts, nil
 }

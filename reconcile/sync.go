@@ -32,10 +32,10 @@ type Reconciler struct {
 	Now      func() time.Time // for tests
 
 	mu       sync.Mutex
-	deleting map[string]bool              // pod IDs being deleted in the background
-	seen     map[string]bool              // pod conditions already reported as events
-	applied  int                          // records a sync wrote
-	links    map[string][]manifest.EnvVar // Service variables by namespace
+	deleting map[string]bool    // pod IDs being deleted in the background
+	seen     map[string]bool    // pod conditions already reported as events
+	applied  int                // records a sync wrote
+	routes   []*backend.Service // every Service's route, for new pods' variables and hosts
 	wg       sync.WaitGroup
 	errs     []error
 }
@@ -513,11 +513,11 @@ func collect(errs chan error) []error {
 }
 
 func (r *Reconciler) createPod(ctx context.Context, owner string, spec backend.PodSpec) error {
-	links, err := r.serviceLinks(ctx, spec.Namespace, &spec.Spec)
+	env, hosts, err := r.serviceLinks(ctx, spec.Namespace, &spec.Spec)
 	if err != nil {
 		return err
 	}
-	spec.ServiceEnv = links
+	spec.ServiceEnv, spec.Hosts = env, hosts
 	if _, err := r.Backend.CreatePod(ctx, spec); err != nil {
 		r.event(owner, "FailedCreate", "Error creating: %v", err)
 		return fmt.Errorf("create pod %s: %w", spec.Name, err)

@@ -166,6 +166,7 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 			if h := spec.Spec.Hostname; len(h) <= 63 {
 				cfg.Hostname = h // a StatefulSet's pod is its own name
 			}
+			host.ExtraHosts = extraHosts(spec.Hosts) // the containers joining it share its hosts file
 			netcfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 				NetworkName: {NetworkID: netID, IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ip}}}}
 			host.NetworkMode = container.NetworkMode(NetworkName)
@@ -567,4 +568,14 @@ func (b *Backend) removePodUID(ctx context.Context, ns, name, uid string, grace 
 		return fmt.Errorf("docker: delete pod %s: %w", name, errors.Join(errs...))
 	}
 	return nil
+}
+
+// extraHosts are the Services' names as the engine takes them, sorted.
+func extraHosts(hosts map[string]string) []string {
+	out := make([]string, 0, len(hosts))
+	for name, ip := range hosts {
+		out = append(out, name+":"+ip)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strings"
 	"syscall"
 
 	"kgit.dev/kgit/manifest"
@@ -63,7 +65,48 @@ func (s *supervisor) prepareVolumes() error {
 			}
 		}
 	}
+	if len(s.pod.Hosts) > 0 && namespacesAvailable() {
+		if err := writeHosts(filepath.Join(s.dir, "hosts"), s.pod.Hosts); err != nil {
+			return fmt.Errorf("hosts file: %w", err)
+		}
+	}
 	return nil
+}
+
+// writeHosts writes the host's /etc/hosts followed by the Services' names.
+func writeHosts(path string, hosts map[string]string) error {
+	base, _ := os.ReadFile("/etc/hosts")
+	byIP := map[string][]string{}
+	for name, ip := range hosts {
+		byIP[ip] = append(byIP[ip], name)
+	}
+	ips := make([]string, 0, len(byIP))
+	for ip := range byIP {
+		ips = append(ips, ip)
+	}
+	sort.Strings(ips)
+	var b strings.Builder
+	b.Write(base)
+	b.WriteString("\n# kgit: the Services of the pod's namespace (and NAME.NAMESPACE of the others)\n")
+	for _, ip := range ips {
+		names := byIP[ip]
+		sort.Strings(names)
+		fmt.Fprintf(&b, "%s\t%s\n", ip, strings.Join(names, " "))
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// namespacesAvailable reports whether containers can get a mount namespace: as root,
+// or through a user namespace when the kernel lets users make them.
+func namespacesAvailable() bool {
+	if os.Geteuid() == 0 {
+		return true
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/unprivileged_userns_clone"); err == nil && strings.TrimSpace(string(b)) == "0" {
+		return false
+	}
+	b, err := os.ReadFile("/proc/sys/user/max_user_namespaces")
+	return err == nil && strings.TrimSpace(string(b)) != "0"
 }
 
 func writeVolume(dir string, vf *manifest.VolumeFiles) error {
@@ -86,8 +129,8 @@ func writeVolume(dir string, vf *manifest.VolumeFiles) error {
 	return nil
 }
 
-// mounts returns a container's volume mounts. configMap and secret volumes are always
-// read-only, as in Kubernetes.
+// mounts returns a container's volume mounts, and the pod's hosts file over /etc/hosts
+// when it has one. configMap and secret volumes are always read-only, as in Kubernetes.
 func (s *supervisor) mounts(c *manifest.Container) []bindMount {
 	var out []bindMount
 	for _, m := range c.VolumeMounts {
@@ -97,6 +140,9 @@ func (s *supervisor) mounts(c *manifest.Container) []bindMount {
 		}
 		ro := m.ReadOnly || v.ConfigMap != nil || v.Secret != nil || v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ReadOnly
 		out = append(out, bindMount{Source: filepath.Join(s.volumeDir(v), m.SubPath), Target: m.MountPath, ReadOnly: ro})
+	}
+	if hosts := filepath.Join(s.dir, "hosts"); fileExists(hosts) {
+		out = append(out, bindMount{Source: hosts, Target: "/etc/hosts", ReadOnly: true})
 	}
 	return out
 }

@@ -76,7 +76,7 @@ func TestDockerKinds(t *testing.T) {
 	// Volume files, with their modes, in the StatefulSet's pods; each has its claim.
 	out.Reset()
 	runCLI(&out, "logs", "db-0", "--app", "kinds")
-	for _, want := range []string{"/etc/config/color 640 blue", "/etc/secret/password 600 hunter2", "boots=1"} {
+	for _, want := range []string{"/etc/config/color 640 blue", "/etc/secret/password 600 hunter2", "boots=1", ip + "\tweb.default.svc.cluster.local"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("db-0's files: no %q in\n%s", want, out.String())
 		}
@@ -166,7 +166,7 @@ spec:
       - name: main
         image: __IMAGE__
         imagePullPolicy: Never
-        args: [files, /etc/config, /etc/secret, /data]
+        args: [files, /etc/config, /etc/secret, /data, /etc/hosts]
         env:
         - {name: VERSION, value: __VERSION__}
         - {name: BOOTS_FILE, value: /data/boots}
