@@ -79,6 +79,23 @@ func describe(w io.Writer, v view, events []reconcile.Event, now time.Time) {
 		field("Pods Status", fmt.Sprintf("%d Ready / %d Available", c.Ready, c.Available))
 		field("Commit", v.rs.Commit)
 		spec = &v.rs.RS.Spec.Template.Spec
+	case v.service != nil:
+		describeService(field, v)
+	case v.stateful != nil:
+		ss := v.stateful
+		field("Selector", ss.Spec.Selector.String())
+		field("Replicas", fmt.Sprintf("%d desired | %d total", *ss.Spec.Replicas, v.counts.Replicas))
+		field("Pods Status", fmt.Sprintf("%d Ready / %d Available", v.counts.Ready, v.counts.Available))
+		field("Pod Management Policy", ss.Spec.PodManagementPolicy)
+		strategy := ss.Spec.UpdateStrategy.Type
+		if ru := ss.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil {
+			strategy += fmt.Sprintf(" (partition %d)", *ru.Partition)
+		}
+		field("Update Strategy", strategy)
+		for _, c := range ss.Spec.VolumeClaimTemplates {
+			field("Volume Claim", fmt.Sprintf("%s (one per pod: %s)", c.Name, manifest.ClaimName(c.Name, ss.Name, 0)+", ..."))
+		}
+		spec = &ss.Spec.Template.Spec
 	case v.pod != nil:
 		p := v.pod
 		field("Status", podStatusText(p))
@@ -109,6 +126,7 @@ func describe(w io.Writer, v view, events []reconcile.Event, now time.Time) {
 		spec = &p.Spec
 	}
 	if spec != nil {
+		describeVolumes(w, spec)
 		fmt.Fprintln(w, "Pod Template:")
 		for _, c := range spec.Containers {
 			fmt.Fprintf(w, "  %s:\n    Image:    %s\n    Command:  %s\n", c.Name, c.Image, strings.Join(append(append([]string{}, c.Command...), c.Args...), " "))
@@ -155,4 +173,45 @@ func describe(w io.Writer, v view, events []reconcile.Event, now time.Time) {
 func aboutObject(e reconcile.Event, v view) bool {
 	k := manifest.Key{Kind: v.kind, Namespace: v.namespace, Name: v.name}
 	return e.Object == reconcile.ObjectName(k) || (v.kind == "Pod" && strings.Contains(e.Message, v.name))
+}
+
+// describeService prints a Service's type, address, ports and the ready pods it sends
+// traffic to.
+func describeService(field func(k, val string), v view) {
+	s := v.service
+	field("Selector", orNone((&manifest.LabelSelector{MatchLabels: s.Selector}).String()))
+	field("Type", s.Type)
+	field("IP", orNone(s.ClusterIP))
+	for _, p := range s.Ports {
+		field("Port", fmt.Sprintf("%s %d/%s", orNone(p.Name), p.Port, p.Protocol))
+		field("TargetPort", p.TargetPort.String()+"/"+p.Protocol)
+		if p.NodePort != 0 {
+			field("NodePort", fmt.Sprintf("%s %d/%s (127.0.0.1)", orNone(p.Name), p.NodePort, p.Protocol))
+		}
+	}
+	field("Endpoints", orNone(strings.Join(v.endpoints, ",")))
+}
+
+// describeVolumes lists a pod spec's volumes and what each is made of (never a value).
+func describeVolumes(w io.Writer, spec *manifest.PodSpec) {
+	if len(spec.Volumes) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "Volumes:")
+	for _, vol := range spec.Volumes {
+		what := "(not mounted by kgit)"
+		switch {
+		case vol.ConfigMap != nil:
+			what = "configmap " + vol.ConfigMap.Name
+		case vol.Secret != nil:
+			what = "secret " + vol.Secret.SecretName
+		case vol.EmptyDir != nil:
+			what = "emptyDir"
+		case vol.PersistentVolumeClaim != nil:
+			what = "claim " + vol.PersistentVolumeClaim.ClaimName
+		case vol.HostPath != nil:
+			what = "hostPath " + vol.HostPath.Path
+		}
+		fmt.Fprintf(w, "  %-22s%s\n", vol.Name+":", what)
+	}
 }

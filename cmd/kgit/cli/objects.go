@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/proxy"
 	"kgit.dev/kgit/manifest"
 	"kgit.dev/kgit/reconcile"
 )
@@ -45,6 +46,7 @@ type view struct {
 	secretType                 string
 	service                    *manifest.ServiceSpec // with its address and node ports
 	stateful                   *manifest.StatefulSet
+	endpoints                  []string // a Service's ready pods, host:port
 	counts                     reconcile.Counts
 }
 
@@ -92,7 +94,7 @@ func views(st *reconcile.State, app, kind string, now time.Time) []view {
 			}
 			obj := map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": metadata(&svc.ObjectMeta, a.Created), "spec": spec}
 			out = append(out, view{kind: kind, app: app, name: svc.Name, namespace: svc.Namespace, labels: svc.Labels,
-				annotations: svc.Annotations, created: a.Created, obj: obj, service: &spec})
+				annotations: svc.Annotations, created: a.Created, obj: obj, service: &spec, endpoints: endpoints(st, svc)})
 		}
 	case "StatefulSet":
 		for _, a := range st.Applied {
@@ -292,4 +294,20 @@ func configObject(obj any) (any, int) {
 		return &c, len(c.Data)
 	}
 	return obj, 0
+}
+
+// endpoints are the addresses a Service sends traffic to now: its ready pods'.
+func endpoints(st *reconcile.State, svc *manifest.Service) []string {
+	route := &backend.Service{Name: svc.Name, Namespace: svc.Namespace, Spec: svc.Spec}
+	eps := map[int32][]string{}
+	for _, p := range st.Pods {
+		if proxy.Selects(route, p.Namespace, p.Labels) && p.Status.Ready && !p.Status.Terminating {
+			proxy.Add(eps, route, &p.Spec, p.Status.PodIP)
+		}
+	}
+	var out []string
+	for _, sp := range svc.Spec.Ports {
+		out = append(out, eps[sp.Port]...)
+	}
+	return out
 }
