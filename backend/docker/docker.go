@@ -112,6 +112,18 @@ func containerName(ns, pod, c string) string { return "kgit-" + ns + "-" + pod +
 // CreatePod makes sure the images are there (per imagePullPolicy), then creates and
 // starts one container per pod container.
 func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend.Pod, error) {
+	p, err := b.createPod(ctx, spec)
+	if err != nil && strings.Contains(err.Error(), "Address already in use") {
+		// Another kgit gave the address to its pod since the addresses were listed.
+		b.ipMu.Lock()
+		b.usedAt = time.Time{}
+		b.ipMu.Unlock()
+		p, err = b.createPod(ctx, spec)
+	}
+	return p, err
+}
+
+func (b *Backend) createPod(ctx context.Context, spec backend.PodSpec) (*backend.Pod, error) {
 	for i := range spec.Spec.Containers {
 		if err := b.ensureImage(ctx, &spec.Spec.Containers[i]); err != nil {
 			return nil, fmt.Errorf("pod %s: %w", spec.Name, err)
