@@ -78,7 +78,8 @@ type State struct {
 	Pods        []*backend.Pod // every pod, including those of ReplicaSets
 	// Orphans are pods whose owner has no record (a crash between two writes).
 	Orphans []*backend.Pod
-	// Routes are the Services as the backend routes them (with their addresses).
+	// Routes are the Services as the backend routes them (with their addresses); only
+	// LoadRoutes reads them, for those who show Services (the controllers need not).
 	Routes map[manifest.Key]*backend.Service
 
 	owned    map[manifest.Key][]*RS // built on first use
@@ -153,16 +154,7 @@ func Load(ctx context.Context, b backend.Backend, app string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &State{Applied: map[manifest.Key]*Applied{}, ReplicaSets: map[string]*RS{}, Pods: pods, Routes: map[manifest.Key]*backend.Service{}}
-	if router, ok := b.(backend.Router); ok {
-		routes, err := router.Routes(ctx, sel)
-		if err != nil {
-			return nil, err
-		}
-		for _, rt := range routes {
-			s.Routes[manifest.Key{Kind: "Service", Namespace: rt.Namespace, Name: rt.Name}] = rt
-		}
-	}
+	s := &State{Applied: map[manifest.Key]*Applied{}, ReplicaSets: map[string]*RS{}, Pods: pods}
 	for _, r := range records {
 		if err := s.addRecord(r); err != nil {
 			return nil, err
@@ -177,6 +169,23 @@ func Load(ctx context.Context, b backend.Backend, app string) (*State, error) {
 		}
 	}
 	return s, nil
+}
+
+// LoadRoutes reads the app's Service routes from a backend that routes Services.
+func (s *State) LoadRoutes(ctx context.Context, b backend.Backend, app string) error {
+	s.Routes = map[manifest.Key]*backend.Service{}
+	router, ok := b.(backend.Router)
+	if !ok {
+		return nil
+	}
+	routes, err := router.Routes(ctx, map[string]string{backend.LabelApp: app})
+	if err != nil {
+		return err
+	}
+	for _, rt := range routes {
+		s.Routes[manifest.Key{Kind: "Service", Namespace: rt.Namespace, Name: rt.Name}] = rt
+	}
+	return nil
 }
 
 func (s *State) addRecord(r backend.Record) error {

@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -240,39 +239,11 @@ func (b *Backend) ensureProxy(ns, name string, route []byte) error {
 	if err != nil {
 		return err
 	}
-	logf, err := os.OpenFile(filepath.Join(os.TempDir(), fmt.Sprintf("kgit-proxy-%s_%s.log", ns, name)), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
+	log := filepath.Join(os.TempDir(), fmt.Sprintf("kgit-proxy-%s_%s.log", ns, name))
+	if _, err := proxy.Start(exe, []string{"kgit", "__proxy", ProxyFlag, string(route)}, log); err != nil {
+		return fmt.Errorf("docker: service %s/%s: %w", ns, name, err)
 	}
-	defer logf.Close()
-	cmd := &exec.Cmd{Path: exe, Args: []string{"kgit", "__proxy", ProxyFlag, string(route)}, Dir: "/", Env: os.Environ(),
-		Stderr: logf, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("docker: start the proxy of service %s/%s: %w", ns, name, err)
-	}
-	// The proxy prints one line once it listens; if it exits first, its log says why.
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(out).ReadString('\n')
-		line <- s
-	}()
-	select {
-	case s := <-line:
-		if strings.TrimSpace(s) == "listening" {
-			_ = cmd.Process.Release()
-			return nil
-		}
-		_ = cmd.Wait()
-		msg, _ := os.ReadFile(logf.Name())
-		return fmt.Errorf("docker: the proxy of service %s/%s exited: %s", ns, name, bytes.TrimSpace(msg))
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		return fmt.Errorf("docker: the proxy of service %s/%s did not start listening", ns, name)
-	}
+	return nil
 }
 
 // Proxy is the body of `kgit __proxy --docker ROUTE`: it serves the route until it is
@@ -298,7 +269,7 @@ func Proxy(route string) error {
 	}()
 	return proxy.Serve(ctx, &svc, proxyRefresh, func(ctx context.Context) (map[int32][]string, error) {
 		return b.endpoints(ctx, &svc)
-	}, func() { fmt.Println("listening"); os.Stdout.Close() })
+	}, proxy.Listening)
 }
 
 func hasRoute(routes []*backend.Service, name string) bool {

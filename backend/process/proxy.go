@@ -90,10 +90,11 @@ func Proxy(root, id string) error {
 	}()
 	pods := &readyPods{root: root, svc: &svc, pods: map[string]cachedPod{}}
 	return proxy.Serve(ctx, &svc, proxy.Refresh, pods.endpoints, func() {
+		// The proxy records itself: the CLI that started it may die before it could.
 		if self, err := identify(os.Getpid()); err == nil {
 			_ = writeJSON(filepath.Join(dir, "proxy.json"), self)
 		}
-		_ = os.WriteFile(filepath.Join(dir, "listening"), nil, 0o600)
+		proxy.Listening()
 	})
 }
 

@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -28,7 +27,6 @@ const ProxyCommand = "__proxy"
 //
 //	ROOT/services/NAMESPACE_NAME/service.json  the route (spec, address, node ports)
 //	ROOT/services/NAMESPACE_NAME/proxy.json    the proxy's PID and start time
-//	ROOT/services/NAMESPACE_NAME/listening     written by the proxy once it listens
 //	ROOT/services/NAMESPACE_NAME/proxy.log     what the proxy says
 func (b *Backend) serviceDir(id string) string { return filepath.Join(b.root, "services", id) }
 
@@ -99,41 +97,10 @@ func clusterIP(id, old string, routes []*backend.Service) (string, error) {
 
 func (b *Backend) startProxy(id string) error {
 	dir := b.serviceDir(id)
-	_ = os.Remove(filepath.Join(dir, "listening"))
-	logf, err := os.OpenFile(filepath.Join(dir, "proxy.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
+	if _, err := proxy.Start(b.exe, []string{"kgit", ProxyCommand, "--root", b.root, id}, filepath.Join(dir, "proxy.log")); err != nil {
+		return fmt.Errorf("service %s: %w", strings.Replace(id, "_", "/", 1), err)
 	}
-	defer logf.Close()
-	cmd := &exec.Cmd{Path: b.exe, Args: []string{"kgit", ProxyCommand, "--root", b.root, id}, Dir: "/", Env: os.Environ(),
-		Stdout: logf, Stderr: logf, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start the proxy of service %s: %w", id, err)
-	}
-	p, err := identify(cmd.Process.Pid)
-	if err == nil {
-		err = writeJSON(filepath.Join(dir, "proxy.json"), p)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	if err != nil {
-		return err
-	}
-	// The proxy says when it listens; if it exits first, its log says why.
-	deadline := time.After(5 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "listening")); err == nil {
-			return nil
-		}
-		select {
-		case <-exited:
-			msg, _ := os.ReadFile(filepath.Join(dir, "proxy.log"))
-			return fmt.Errorf("the proxy of service %s exited: %s", strings.Replace(id, "_", "/", 1), strings.TrimSpace(string(msg)))
-		case <-deadline:
-			return fmt.Errorf("the proxy of service %s did not start listening", id)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	return nil
 }
 
 // stopProxy stops a Service's proxy, if it runs.

@@ -61,6 +61,9 @@ func appViews(ctx context.Context, cmd *cobra.Command, g *globals, b backend.Bac
 	var out []view
 	for _, a := range apps {
 		st, err := reconcile.Load(ctx, b, a)
+		if err == nil && kind == "Service" {
+			err = st.LoadRoutes(ctx, b, a)
+		}
 		if err != nil {
 			return nil, err
 		}
