@@ -217,9 +217,9 @@ func activePods(rss []*RS) int {
 	return n
 }
 
-// asDeployment is the Deployment that stands in for a DaemonSet: one node, so one
+// AsDeployment is the Deployment that stands in for a DaemonSet: one node, so one
 // replica, rolled with the DaemonSet's maxSurge/maxUnavailable or kept on OnDelete.
-func asDeployment(ds *manifest.DaemonSet) *manifest.Deployment {
+func AsDeployment(ds *manifest.DaemonSet) *manifest.Deployment {
 	one := int32(1)
 	pds := int32(math.MaxInt32) // a DaemonSet has no progress deadline
 	d := &manifest.Deployment{TypeMeta: manifest.TypeMeta{APIVersion: "apps/v1", Kind: "DaemonSet"}, ObjectMeta: ds.ObjectMeta}

@@ -313,7 +313,7 @@ func (r *Reconciler) Step(ctx context.Context, st *State) (bool, error) {
 		case *manifest.Deployment, *manifest.DaemonSet:
 			d, ok := obj.(*manifest.Deployment)
 			if !ok {
-				d = asDeployment(obj.(*manifest.DaemonSet))
+				d = AsDeployment(obj.(*manifest.DaemonSet))
 			}
 			state, err := r.syncDeployment(ctx, st, a, d)
 			if err != nil {

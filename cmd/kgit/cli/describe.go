@@ -79,6 +79,12 @@ func describe(w io.Writer, v view, events []reconcile.Event, now time.Time) {
 		field("Pods Status", fmt.Sprintf("%d Ready / %d Available", c.Ready, c.Available))
 		field("Commit", v.rs.Commit)
 		spec = &v.rs.RS.Spec.Template.Spec
+	case v.daemon != nil:
+		ds, s := v.daemon, v.dstatus
+		field("Selector", ds.Spec.Selector.String())
+		field("Pods", fmt.Sprintf("1 desired | %d current | %d ready | %d updated | %d available", s.Replicas, s.Ready, s.Updated, s.Available))
+		field("Update Strategy", ds.Spec.UpdateStrategy.Type)
+		spec = &ds.Spec.Template.Spec
 	case v.service != nil:
 		describeService(field, v)
 	case v.stateful != nil:

@@ -237,6 +237,20 @@ func printTable(w io.Writer, kind string, vs []view, wide bool, now time.Time) e
 			}
 			row(v.name, t, fmt.Sprint(v.data), humanDuration(now.Sub(v.created)))
 		}
+	case "DaemonSet":
+		h := []string{"NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}
+		if wide {
+			h = append(h, "CONTAINERS", "IMAGES")
+		}
+		row(h...)
+		for _, v := range vs {
+			s := v.dstatus
+			cells := []string{v.name, "1", fmt.Sprint(s.Replicas), fmt.Sprint(s.Ready), fmt.Sprint(s.Updated), fmt.Sprint(s.Available), humanDuration(now.Sub(v.created))}
+			if wide {
+				cells = append(cells, containersImages(&v.daemon.Spec.Template.Spec)...)
+			}
+			row(cells...)
+		}
 	case "StatefulSet":
 		h := []string{"NAME", "READY", "AGE"}
 		if wide {

@@ -20,13 +20,14 @@ var kinds = map[string]string{
 	"configmap": "ConfigMap", "configmaps": "ConfigMap", "cm": "ConfigMap",
 	"secret": "Secret", "secrets": "Secret",
 	"service": "Service", "services": "Service", "svc": "Service",
+	"daemonset": "DaemonSet", "daemonsets": "DaemonSet", "ds": "DaemonSet",
 	"statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
 }
 
 func kindOf(s string) (string, error) {
 	k, ok := kinds[strings.ToLower(strings.TrimSuffix(strings.ToLower(s), ".apps"))]
 	if !ok {
-		return "", invalid("unknown resource type %q (supported: pods (po), replicasets (rs), deployments (deploy), statefulsets (sts), services (svc), configmaps (cm), secrets)", s)
+		return "", invalid("unknown resource type %q (supported: pods (po), replicasets (rs), deployments (deploy), statefulsets (sts), daemonsets (ds), services (svc), configmaps (cm), secrets)", s)
 	}
 	return k, nil
 }
@@ -46,6 +47,7 @@ type view struct {
 	secretType                 string
 	service                    *manifest.ServiceSpec // with its address and node ports
 	stateful                   *manifest.StatefulSet
+	daemon                     *manifest.DaemonSet
 	endpoints                  []string // a Service's ready pods, host:port
 	counts                     reconcile.Counts
 }
@@ -95,6 +97,19 @@ func views(st *reconcile.State, app, kind string, now time.Time) []view {
 			obj := map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": metadata(&svc.ObjectMeta, a.Created), "spec": spec}
 			out = append(out, view{kind: kind, app: app, name: svc.Name, namespace: svc.Namespace, labels: svc.Labels,
 				annotations: svc.Annotations, created: a.Created, obj: obj, service: &spec, endpoints: endpoints(st, svc)})
+		}
+	case "DaemonSet":
+		for _, a := range st.Applied {
+			ds, ok := a.Object.(*manifest.DaemonSet)
+			if !ok {
+				continue
+			}
+			s := st.StatusOf(a.Key, reconcile.AsDeployment(ds), now)
+			status := map[string]any{"desiredNumberScheduled": 1, "currentNumberScheduled": s.Replicas, "numberReady": s.Ready,
+				"updatedNumberScheduled": s.Updated, "numberAvailable": s.Available}
+			obj := map[string]any{"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": metadata(&ds.ObjectMeta, a.Created), "spec": ds.Spec, "status": status}
+			out = append(out, view{kind: kind, app: app, name: ds.Name, namespace: ds.Namespace, labels: ds.Labels,
+				annotations: ds.Annotations, created: a.Created, obj: obj, daemon: ds, dstatus: s})
 		}
 	case "StatefulSet":
 		for _, a := range st.Applied {
