@@ -74,11 +74,10 @@ func TestDockerKinds(t *testing.T) {
 	}
 
 	// Volume files, with their modes, in the StatefulSet's pods; each has its claim.
-	out.Reset()
-	runCLI(&out, "logs", "db-0", "--app", "kinds")
+	logs := podLogs(t, "db-0", "done")
 	for _, want := range []string{"/etc/config/color 640 blue", "/etc/secret/password 600 hunter2", "boots=1", ip + "\tweb.default.svc.cluster.local"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("db-0's files: no %q in\n%s", want, out.String())
+		if !strings.Contains(logs, want) {
+			t.Errorf("db-0's files: no %q in\n%s", want, logs)
 		}
 	}
 
@@ -91,10 +90,8 @@ func TestDockerKinds(t *testing.T) {
 		t.Errorf("requests during the rolling update: %d ok, %d failed %v, bodies %v", h.ok, len(h.failed), h.failed, h.bodies)
 	}
 	t.Logf("requests through the NodePort during the rolling update: %d ok, %d failed", h.ok, len(h.failed))
-	out.Reset()
-	runCLI(&out, "logs", "db-1", "--app", "kinds")
-	if !strings.Contains(out.String(), "boots=2") {
-		t.Errorf("db-1 after its replacement: want its claim kept (boots=2):\n%s", out.String())
+	if logs := podLogs(t, "db-1", "done"); !strings.Contains(logs, "boots=2") {
+		t.Errorf("db-1 after its replacement: want its claim kept (boots=2):\n%s", logs)
 	}
 
 	if code, errs := e.kgit("down"); code != 0 {
@@ -103,6 +100,21 @@ func TestDockerKinds(t *testing.T) {
 	if _, err := get(nodePort + "/version"); err == nil {
 		t.Errorf("the NodePort still answers after down")
 	}
+}
+
+// podLogs returns a pod's log once it holds until (a pod may be running before it has
+// printed anything), or what it holds after 20 s.
+func podLogs(t *testing.T, pod, until string) string {
+	t.Helper()
+	var out strings.Builder
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		out.Reset()
+		runCLI(&out, "logs", pod, "--app", "kinds")
+		if strings.Contains(out.String(), until) {
+			break
+		}
+	}
+	return out.String()
 }
 
 const dockerKindsYAML = `apiVersion: v1
