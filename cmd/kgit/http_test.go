@@ -29,8 +29,8 @@ func get(url string) (string, error) {
 	return strings.TrimSpace(string(body)), err
 }
 
-// fetch [-var NAME] URL: one GET; prints the body (or sets $NAME to it). ! fetch
-// expects the request to fail.
+// fetch [-var NAME] URL: a GET (retried for up to 5 s while it fails); prints the body
+// (or sets $NAME to it). ! fetch expects one request to fail at once.
 func cmdFetch(ts *testscript.TestScript, neg bool, args []string) {
 	varName := ""
 	if len(args) > 2 && args[0] == "-var" {
@@ -40,6 +40,12 @@ func cmdFetch(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: fetch [-var NAME] URL")
 	}
 	body, err := get(args[0])
+	// A proxy sees a pod's readiness within a refresh or two of the sync that waited for
+	// it: a request that should succeed gets a few seconds.
+	for deadline := time.Now().Add(5 * time.Second); !neg && err != nil && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		body, err = get(args[0])
+	}
 	switch {
 	case neg && err == nil:
 		ts.Fatalf("GET %s succeeded: %q", args[0], body)
