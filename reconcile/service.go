@@ -75,6 +75,9 @@ func (r *Reconciler) serviceLinks(ctx context.Context, ns string, spec *manifest
 	var env []manifest.EnvVar
 	hosts := map[string]string{}
 	for _, rt := range r.routes {
+		if rt.ClusterIP == "" {
+			continue // the backend could give it no address (only node ports)
+		}
 		full := rt.Name + "." + rt.Namespace
 		for _, name := range []string{full, full + ".svc", full + ".svc.cluster.local"} {
 			hosts[name] = rt.ClusterIP

@@ -59,7 +59,7 @@ func (b *Backend) Route(ctx context.Context, svc backend.Service) (*backend.Serv
 			old = r
 		}
 	}
-	if old != nil {
+	if old != nil && old.ClusterIP != "" {
 		svc.ClusterIP = old.ClusterIP
 	} else if svc.ClusterIP, err = serviceAddress(svc.Namespace+"/"+svc.Name, subnet, routes); err != nil {
 		return nil, err
@@ -70,6 +70,14 @@ func (b *Backend) Route(ctx context.Context, svc backend.Service) (*backend.Serv
 	}
 	if svc.NodePorts, err = proxy.AssignNodePorts(&svc, oldPorts, routes); err != nil {
 		return nil, err
+	}
+	if err := b.holdAddress(ctx, netID, svc.ClusterIP, "replace"); err != nil {
+		// Without root (or with a remote engine) the address cannot be held: the Service
+		// keeps its node ports, and pods get neither its address nor its name.
+		if b.log != nil {
+			fmt.Fprintf(b.log, "warning: service %s/%s gets no cluster address, only its node ports: %v\n", svc.Namespace, svc.Name, err)
+		}
+		svc.ClusterIP = ""
 	}
 	data, err := json.Marshal(svc)
 	if err != nil {
@@ -84,8 +92,11 @@ func (b *Backend) Route(ctx context.Context, svc backend.Service) (*backend.Serv
 			return nil, err
 		}
 	}
-	if err := b.holdAddress(ctx, netID, svc.ClusterIP, "replace"); err != nil {
-		return nil, err
+	if svc.ClusterIP == "" && len(svc.NodePorts) == 0 {
+		for _, p := range proxies(svc.Namespace, svc.Name) {
+			stopProcess(p) // nothing to listen on
+		}
+		return &svc, nil
 	}
 	if err := b.ensureProxy(svc.Namespace, svc.Name, data); err != nil {
 		return nil, err
@@ -135,7 +146,7 @@ func (b *Backend) holdAddress(ctx context.Context, netID, ip, op string) error {
 	}
 	out, err := exec.CommandContext(ctx, "ip", "addr", op, ip+"/32", "dev", bridge).CombinedOutput()
 	if err != nil && op != "del" {
-		return fmt.Errorf("docker: hold Service address %s on bridge %s (kgit routes Services on a local engine as root): %v: %s", ip, bridge, err, bytes.TrimSpace(out))
+		return fmt.Errorf("holding %s on bridge %s needs root on the engine's host: ip addr: %v: %s", ip, bridge, err, bytes.TrimSpace(out))
 	}
 	return nil
 }
@@ -174,7 +185,7 @@ func (b *Backend) Unroute(ctx context.Context, ns, name string) error {
 		for _, p := range proxies(ns, name) {
 			stopProcess(p)
 		}
-		if netID, _, err := b.network(ctx); err == nil {
+		if netID, _, err := b.network(ctx); err == nil && r.ClusterIP != "" {
 			_ = b.holdAddress(ctx, netID, r.ClusterIP, "del")
 		}
 		return b.DeleteRecord(ctx, backend.Record{Kind: routeKind, Namespace: ns, Name: name, Labels: r.Labels})

@@ -27,8 +27,8 @@ const (
 // Endpoints returns, by service port, the host:port of each ready pod.
 type Endpoints func(ctx context.Context) (map[int32][]string, error)
 
-// Serve listens on the Service's address for each port (and on 127.0.0.1 at each node
-// port), calls listening once it does, and forwards connections to the endpoints, asked
+// Serve listens on the Service's address for each port, if it has one, and on
+// 127.0.0.1 at each node port, calls listening once it does, and forwards connections to the endpoints, asked
 // for every refresh, until ctx ends.
 func Serve(ctx context.Context, svc *backend.Service, refresh time.Duration, endpoints Endpoints, listening func()) error {
 	p := &proxy{}
@@ -42,7 +42,10 @@ func Serve(ctx context.Context, svc *backend.Service, refresh time.Duration, end
 		}
 	}()
 	for _, sp := range svc.Spec.Ports {
-		addrs := []string{net.JoinHostPort(svc.ClusterIP, strconv.Itoa(int(sp.Port)))}
+		var addrs []string
+		if svc.ClusterIP != "" { // "": the backend could give the Service no address
+			addrs = append(addrs, net.JoinHostPort(svc.ClusterIP, strconv.Itoa(int(sp.Port))))
+		}
 		if np := svc.NodePorts[sp.Port]; np != 0 {
 			addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(int(np))))
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,6 +100,60 @@ func TestDockerKinds(t *testing.T) {
 	}
 	if _, err := get(nodePort + "/version"); err == nil {
 		t.Errorf("the NodePort still answers after down")
+	}
+}
+
+// TestDockerServiceWithoutAddress runs where the bridge address cannot be held (as a
+// user without root would: here, no `ip` on the PATH): the sync still succeeds with a
+// warning, the NodePort answers, and pods get no variables for the address-less Service.
+func TestDockerServiceWithoutAddress(t *testing.T) {
+	b := dockertest.Engine(t)
+	dockertest.CleanupEngine(t, b, "noaddr")
+	repo := dockertest.BuildTestImages(t, b, "v1")
+	e := newRolloutEnvB(t)
+	e.app = "noaddr"
+	t.Setenv("KGIT_BACKEND", "docker")
+	bin := t.TempDir() // a PATH with git and sh, and no ip
+	for _, tool := range []string{"git", "sh"} {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(p, filepath.Join(bin, tool)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", bin)
+	y := strings.NewReplacer("__IMAGE__", repo+":v1", "30081", "30083").Replace(strings.SplitN(dockerKindsYAML, "---\napiVersion: apps/v1\nkind: StatefulSet", 2)[0])
+	y = strings.NewReplacer("__VERSION__", "v1").Replace(y)
+	if err := os.WriteFile(filepath.Join(e.repo, "app.yaml"), []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.git("add", "app.yaml")
+	e.git("commit", "-qm", "v1")
+	code, errs := e.kgit("sync", "--timeout", "120s")
+	if code != 0 || !strings.Contains(errs, "warning: service default/web gets no cluster address, only its node ports") {
+		t.Fatalf("sync: exit %d, want 0 with a warning:\n%s", code, errs)
+	}
+	const nodePort = "http://127.0.0.1:30083"
+	got, err := get(nodePort + "/version")
+	for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		got, err = get(nodePort + "/version")
+	}
+	if err != nil || got != "v1" {
+		t.Fatalf("GET through the NodePort: %q, %v", got, err)
+	}
+	if got, _ := get(nodePort + "/env/WEB_SERVICE_HOST"); got != "" {
+		t.Errorf("WEB_SERVICE_HOST of an address-less Service: %q, want none", got)
+	}
+	var out strings.Builder
+	runCLI(&out, "get", "svc", "--app", "noaddr")
+	if !strings.Contains(out.String(), "NodePort   <none>") {
+		t.Errorf("get svc: want no cluster address:\n%s", out.String())
+	}
+	if code, errs := e.kgit("down"); code != 0 {
+		t.Fatalf("down: exit %d\n%s", code, errs)
 	}
 }
 
