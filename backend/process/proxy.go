@@ -16,16 +16,38 @@ import (
 )
 
 // readyPods reads, from the pods' folders, which pods of a Service are ready. pod.json
-// never changes, so it is read once per pod folder.
+// never changes, so it is read once per pod folder; status.json is read again only when
+// the supervisor has replaced it (it writes by rename: a new inode).
 type readyPods struct {
 	root string
 	svc  *backend.Service
-	pods map[string]cachedPod
+	pods map[string]*cachedPod
 }
 
 type cachedPod struct {
-	mod time.Time
-	pf  podFile
+	mod    time.Time
+	pf     podFile
+	status fileID // of the status.json last read
+	ready  bool   // what it said
+}
+
+// fileID tells one version of a file from the next.
+type fileID struct {
+	ino  uint64
+	mod  int64
+	size int64
+}
+
+func fileIDOf(path string) (fileID, bool) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fileID{}, false
+	}
+	id := fileID{mod: st.ModTime().UnixNano(), size: st.Size()}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		id.ino = sys.Ino
+	}
+	return id, true
 }
 
 func (r *readyPods) endpoints(ctx context.Context) (map[int32][]string, error) {
@@ -45,7 +67,7 @@ func (r *readyPods) endpoints(ctx context.Context) (map[int32][]string, error) {
 		seen[id] = true
 		c, ok := r.pods[id]
 		if !ok || !c.mod.Equal(st.ModTime()) {
-			c = cachedPod{mod: st.ModTime()}
+			c = &cachedPod{mod: st.ModTime()}
 			if readJSON(filepath.Join(podsDir, id, "pod.json"), &c.pf) != nil {
 				continue
 			}
@@ -55,12 +77,20 @@ func (r *readyPods) endpoints(ctx context.Context) (map[int32][]string, error) {
 		if !proxy.Selects(r.svc, c.pf.Namespace, c.pf.Labels) {
 			continue
 		}
-		var status statusFile
-		if readJSON(filepath.Join(podsDir, id, "status.json"), &status) != nil || status.Stopping || fileExists(filepath.Join(podsDir, id, "terminating")) ||
-			!(status.Ready || r.svc.Spec.PublishNotReadyAddresses && status.Phase == backend.PodRunning) {
+		statusPath := filepath.Join(podsDir, id, "status.json")
+		if sid, ok := fileIDOf(statusPath); !ok {
 			continue
+		} else if sid != c.status {
+			var status statusFile
+			if readJSON(statusPath, &status) != nil {
+				continue
+			}
+			c.status = sid
+			c.ready = !status.Stopping && (status.Ready || r.svc.Spec.PublishNotReadyAddresses && status.Phase == backend.PodRunning)
 		}
-		proxy.Add(eps, r.svc, &c.pf.Spec, c.pf.PodIP)
+		if c.ready && !fileExists(filepath.Join(podsDir, id, "terminating")) {
+			proxy.Add(eps, r.svc, &c.pf.Spec, c.pf.PodIP)
+		}
 	}
 	for id := range r.pods {
 		if !seen[id] {
@@ -88,7 +118,7 @@ func Proxy(root, id string) error {
 			}
 		}
 	}()
-	pods := &readyPods{root: root, svc: &svc, pods: map[string]cachedPod{}}
+	pods := &readyPods{root: root, svc: &svc, pods: map[string]*cachedPod{}}
 	return proxy.Serve(ctx, &svc, proxy.Refresh, pods.endpoints, func() {
 		// The proxy records itself: the CLI that started it may die before it could.
 		if self, err := identify(os.Getpid()); err == nil {
