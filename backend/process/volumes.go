@@ -182,7 +182,7 @@ func (s *supervisor) withMounts(c *manifest.Container, path string, argv []strin
 // the command in place, keeping the PID.
 func MountExec(args []string) error {
 	if len(args) < 3 {
-		return errors.New("usage: kgit " + MountCommand + " MOUNTS PATH ARGV...")
+		return errors.New("usage: kgit " + MountCommand + " MOUNTS PATH ARGV")
 	}
 	var mounts []bindMount
 	if err := json.Unmarshal([]byte(args[0]), &mounts); err != nil {

@@ -42,9 +42,8 @@ type view struct {
 	rs                         *reconcile.RS
 	deploy                     *manifest.Deployment
 	dstatus                    reconcile.DeploymentStatus
-	progress                   reconcile.Progress // as last recorded by a sync
-	data                       int                // a ConfigMap's or Secret's number of keys
-	secretType                 string
+	progress                   reconcile.Progress    // as last recorded by a sync
+	data                       int                   // a ConfigMap's or Secret's number of keys
 	service                    *manifest.ServiceSpec // with its address and node ports
 	stateful                   *manifest.StatefulSet
 	daemon                     *manifest.DaemonSet
