@@ -221,7 +221,7 @@ func (b *Backend) claimIP(ctx context.Context, id string) (string, error) {
 				}
 				return ip, err
 			}
-			if !errors.Is(err, fs.ErrExist) || !b.staleClaim(claim) {
+			if !errors.Is(err, fs.ErrExist) || !b.staleClaim(claim, id) {
 				break
 			}
 			_ = os.Remove(claim)
@@ -230,9 +230,15 @@ func (b *Backend) claimIP(ctx context.Context, id string) (string, error) {
 	return "", errors.New("process: no free loopback address")
 }
 
-// staleClaim reports whether an address claim's pod is gone.
-func (b *Backend) staleClaim(claim string) bool {
+// staleClaim reports whether an address claim's pod is gone: a claim of the pod being
+// created (its folder is not there yet, or CreatePod would have stopped) was left by a
+// crash; another pod's claim is stale once its folder is gone and the claim is older
+// than a creation takes.
+func (b *Backend) staleClaim(claim, id string) bool {
 	owner, err := os.ReadFile(claim)
+	if err == nil && string(owner) == id {
+		return true
+	}
 	st, serr := os.Stat(claim)
 	if err != nil || serr != nil || time.Since(st.ModTime()) < 30*time.Second {
 		return false
