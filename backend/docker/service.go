@@ -71,6 +71,16 @@ func (b *Backend) Route(ctx context.Context, svc backend.Service) (*backend.Serv
 	if svc.NodePorts, err = proxy.AssignNodePorts(&svc, oldPorts, routes); err != nil {
 		return nil, err
 	}
+	if old != nil && old.ClusterIP != "" && reflect.DeepEqual(*old, svc) {
+		// The common case of a sync: nothing changed and its proxy serves it.
+		if data, err := json.Marshal(svc); err == nil {
+			for _, p := range proxies(svc.Namespace, svc.Name) {
+				if bytes.Equal(p.route, data) {
+					return &svc, nil
+				}
+			}
+		}
+	}
 	if err := b.holdAddress(ctx, netID, svc.ClusterIP, "replace"); err != nil {
 		// Without root (or with a remote engine) the address cannot be held: the Service
 		// keeps its node ports, and pods get neither its address nor its name.
