@@ -110,7 +110,15 @@ func New(kind string) any {
 	return nil
 }
 
-const supportedKinds = "Deployment, ReplicaSet, StatefulSet, DaemonSet, Pod, Service, ConfigMap, Secret"
+// supportedKinds names the kinds of the kinds table, for messages.
+func supportedKinds() string {
+	var names []string
+	for k := range kinds {
+		names = append(names, k[strings.LastIndexByte(k, '/')+1:])
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
 
 // Decode reads every document of one YAML or JSON file. It returns all the objects, or
 // an ErrorList naming each problem with file, line and field path.
@@ -198,7 +206,7 @@ func decodeDocument(file string, doc *yaml.Node) (*Object, ErrorList) {
 				return nil, ErrorList{obj.errorf("apiVersion", apiVersion, "kind %s has apiVersion %s", kind, strings.TrimSuffix(k, "/"+kind))}
 			}
 		}
-		return nil, ErrorList{obj.errorf("kind", kind, "unsupported kind (supported: %s)", supportedKinds)}
+		return nil, ErrorList{obj.errorf("kind", kind, "unsupported kind (supported: %s)", supportedKinds())}
 	}
 	target := newObj()
 	w := &walker{obj: obj}

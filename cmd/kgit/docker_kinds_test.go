@@ -44,12 +44,7 @@ func TestDockerKinds(t *testing.T) {
 	write("v1")
 	sync()
 	const nodePort = "http://127.0.0.1:30081"
-	// The proxy probes the pods itself: it may see them ready a probe period after kgit.
-	got, err := get(nodePort + "/version")
-	for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-		got, err = get(nodePort + "/version")
-	}
+	got, err := getSoon(nodePort + "/version")
 	if err != nil || got != "v1" {
 		t.Fatalf("GET through the NodePort: %q, %v", got, err)
 	}
@@ -139,11 +134,7 @@ func TestDockerServiceWithoutAddress(t *testing.T) {
 		t.Fatalf("sync: exit %d, want 0 with a warning:\n%s", code, errs)
 	}
 	const nodePort = "http://127.0.0.1:30083"
-	got, err := get(nodePort + "/version")
-	for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-		got, err = get(nodePort + "/version")
-	}
+	got, err := getSoon(nodePort + "/version")
 	if err != nil || got != "v1" {
 		t.Fatalf("GET through the NodePort: %q, %v", got, err)
 	}

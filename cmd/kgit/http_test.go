@@ -29,6 +29,18 @@ func get(url string) (string, error) {
 	return strings.TrimSpace(string(body)), err
 }
 
+// getSoon is get, retried for up to 5 s while it fails: a Service's proxy sees a pod's
+// readiness a refresh or two after the sync that waited for it (on docker, a probe
+// period, since the proxy probes the pods itself).
+func getSoon(url string) (string, error) {
+	body, err := get(url)
+	for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		body, err = get(url)
+	}
+	return body, err
+}
+
 // fetch [-var NAME] URL: a GET (retried for up to 5 s while it fails); prints the body
 // (or sets $NAME to it). ! fetch expects one request to fail at once.
 func cmdFetch(ts *testscript.TestScript, neg bool, args []string) {
@@ -39,12 +51,12 @@ func cmdFetch(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: fetch [-var NAME] URL")
 	}
-	body, err := get(args[0])
-	// A proxy sees a pod's readiness within a refresh or two of the sync that waited for
-	// it: a request that should succeed gets a few seconds.
-	for deadline := time.Now().Add(5 * time.Second); !neg && err != nil && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
+	var body string
+	var err error
+	if neg {
 		body, err = get(args[0])
+	} else {
+		body, err = getSoon(args[0])
 	}
 	switch {
 	case neg && err == nil:
