@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -490,9 +491,14 @@ func (b *Backend) Lock(ctx context.Context, app string, wait time.Duration) (fun
 	path := filepath.Join(dir, app+".lock")
 	l := flock.New(path)
 	ok, err := l.TryLock()
+	if !ok && err == nil && lockOwnerGone(path) {
+		// Its holder died, but a child it was starting shares the lock until that child's
+		// exec closes it: a few milliseconds, more on a busy machine.
+		wait = max(wait, 2*time.Second)
+	}
 	if !ok && err == nil && wait > 0 {
 		wctx, cancel := context.WithTimeout(ctx, wait)
-		ok, err = l.TryLockContext(wctx, 100*time.Millisecond)
+		ok, err = l.TryLockContext(wctx, 20*time.Millisecond)
 		cancel()
 	}
 	if !ok {
@@ -512,6 +518,34 @@ type holder struct {
 	PID   int       `json:"pid"`
 	Host  string    `json:"host"`
 	Since time.Time `json:"since"`
+}
+
+// lockOwnerGone reports whether the process that took the file lock on path (as
+// /proc/locks names it) has exited while the lock is still held.
+func lockOwnerGone(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	locks, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return false
+	}
+	inode := ":" + strconv.FormatUint(sys.Ino, 10)
+	for _, line := range strings.Split(string(locks), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || f[1] != "FLOCK" || !strings.HasSuffix(f[5], inode) {
+			continue
+		}
+		if pid, err := strconv.Atoi(f[4]); err == nil && pid > 0 && syscall.Kill(pid, 0) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (h holder) String() string { return fmt.Sprintf("pid %d on %s", h.PID, h.Host) }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -23,6 +24,10 @@ import (
 func TestMain(m *testing.M) {
 	if len(os.Args) > 2 && os.Args[1] == "__httpserver" {
 		serveHTTP(os.Args[2])
+		return
+	}
+	if len(os.Args) > 2 && os.Args[1] == "__lockandexit" {
+		lockAndExit(os.Args[2])
 		return
 	}
 	if len(os.Args) > 1 && os.Args[1] == MountCommand {
@@ -50,6 +55,26 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// lockAndExit takes the file lock on path, starts a child that inherits the locked file
+// for half a second, and exits: the lock outlives its taker, as it does when kgit is
+// killed while a child it forked has not yet exec'ed.
+func lockAndExit(path string) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err == nil {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+	}
+	if err == nil {
+		child := exec.Command("sleep", "0.5")
+		child.ExtraFiles = []*os.File{f}
+		err = child.Start()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
 
 // serveHTTP is a test container: /healthz answers 200 while the file named by $HEALTH
