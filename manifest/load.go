@@ -63,3 +63,9 @@ func parseFile(f File) ([]*Object, ErrorList) {
 func (o *Object) String() string {
 	return fmt.Sprintf("%s (%s:%d)", o.Key(), o.File, o.Line)
 }
+
+// File is one manifest file, as read from a commit.
+type File struct {
+	Path string // path relative to the repository root
+	Data []byte
+}

@@ -16,7 +16,7 @@ import (
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/backend/docker"
 	"kgit.dev/kgit/backend/process"
-	"kgit.dev/kgit/manifest"
+	"kgit.dev/kgit/manifest/gitsource"
 )
 
 // globals are the flags every command shares: the source, the app, the backend and the
@@ -97,12 +97,12 @@ func (g *globals) backend(ctx context.Context) (backend.Backend, error) {
 	return b, nil
 }
 
-func (g *globals) source() (manifest.Source, error) {
-	p, err := manifest.CleanPath(g.path)
+func (g *globals) source() (gitsource.Source, error) {
+	p, err := gitsource.CleanPath(g.path)
 	if err != nil {
-		return manifest.Source{}, err
+		return gitsource.Source{}, err
 	}
-	return manifest.Source{Repo: g.repo, Ref: g.ref, Path: p, CacheDir: filepath.Join(g.state(), "git")}, nil
+	return gitsource.Source{Repo: g.repo, Ref: g.ref, Path: p, CacheDir: filepath.Join(g.state(), "git")}, nil
 }
 
 // appName is --app, or one derived from the repository's name and the path.
@@ -118,7 +118,7 @@ func (g *globals) appName() (string, error) {
 		return "", err
 	}
 	base := ""
-	if manifest.IsURL(src.Repo) {
+	if gitsource.IsURL(src.Repo) {
 		base = strings.TrimSuffix(path.Base(strings.TrimRight(src.Repo, "/")), ".git")
 		if i := strings.LastIndex(base, ":"); i >= 0 {
 			base = base[i+1:]

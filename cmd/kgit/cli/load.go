@@ -6,12 +6,13 @@ import (
 
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/manifest"
+	"kgit.dev/kgit/manifest/gitsource"
 )
 
 // desired is an app's manifests at one commit, parsed and validated.
 type desired struct {
 	app     string
-	rev     *manifest.Revision
+	rev     *gitsource.Revision
 	objects []*manifest.Object
 }
 
@@ -32,18 +33,18 @@ func (g *globals) loadDesiredCached(ctx context.Context, b backend.Backend, last
 	if err != nil {
 		return nil, err
 	}
-	repo, err := manifest.Open(ctx, src)
+	repo, err := gitsource.Open(ctx, src)
 	if err != nil {
 		return nil, err
 	}
-	commit, err := manifest.ResolveCommit(repo, src.Ref)
+	commit, err := gitsource.ResolveCommit(repo, src.Ref)
 	if err != nil {
 		return nil, err
 	}
 	if last != nil && last.rev.Commit == commit.Hash.String() {
 		return last, nil
 	}
-	rev, err := manifest.ReadCommit(commit, src.Path)
+	rev, err := gitsource.ReadCommit(commit, src.Path)
 	if err != nil {
 		return nil, err
 	}

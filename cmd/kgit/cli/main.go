@@ -16,6 +16,7 @@ import (
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/backend/process"
 	"kgit.dev/kgit/manifest"
+	"kgit.dev/kgit/manifest/gitsource"
 	"kgit.dev/kgit/reconcile"
 )
 
@@ -85,8 +86,8 @@ func exitCode(err error) int {
 	case errors.As(err, &locked):
 		return ExitLocked
 	case errors.As(err, &list), errors.As(err, &fe),
-		errors.Is(err, manifest.ErrRefNotFound), errors.Is(err, manifest.ErrPathOutside),
-		errors.Is(err, manifest.ErrPathMissing), errors.Is(err, reconcile.ErrEmptyDesired):
+		errors.Is(err, gitsource.ErrRefNotFound), errors.Is(err, gitsource.ErrPathOutside),
+		errors.Is(err, gitsource.ErrPathMissing), errors.Is(err, reconcile.ErrEmptyDesired):
 		return ExitInvalid
 	}
 	return ExitError

@@ -9,6 +9,7 @@ import (
 
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/manifest"
+	"kgit.dev/kgit/manifest/gitsource"
 	"kgit.dev/kgit/reconcile"
 )
 
@@ -49,11 +50,11 @@ func newRollbackCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			repo, err := manifest.Open(cmd.Context(), src)
+			repo, err := gitsource.Open(cmd.Context(), src)
 			if err != nil {
 				return err
 			}
-			head, err := manifest.ResolveCommit(repo, src.Ref)
+			head, err := gitsource.ResolveCommit(repo, src.Ref)
 			if err != nil {
 				return err
 			}
@@ -64,7 +65,7 @@ func newRollbackCmd(g *globals) *cobra.Command {
 						return err
 					}
 				}
-				target, err := manifest.ResolveCommit(repo, to)
+				target, err := gitsource.ResolveCommit(repo, to)
 				if err != nil {
 					return invalid("rollback --to %q: no such commit, tag or branch in %s (nothing was changed)", to, repoName(src))
 				}
@@ -89,16 +90,16 @@ func newRollbackCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func repoName(src manifest.Source) string {
+func repoName(src gitsource.Source) string {
 	if src.Repo == "" {
 		return "the repository"
 	}
-	return manifest.RedactURL(src.Repo)
+	return gitsource.RedactURL(src.Repo)
 }
 
 // renderAt reads and validates the manifests of a commit.
 func renderAt(commit *object.Commit, path string) ([]*manifest.Object, error) {
-	rev, err := manifest.ReadCommit(commit, path)
+	rev, err := gitsource.ReadCommit(commit, path)
 	if err != nil {
 		return nil, err
 	}

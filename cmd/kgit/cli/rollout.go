@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"kgit.dev/kgit/manifest"
+	"kgit.dev/kgit/manifest/gitsource"
 
 	"kgit.dev/kgit/reconcile"
 )
@@ -160,7 +161,7 @@ func (g *globals) describeCommits(ctx context.Context, revs []reconcile.Revision
 	out := make([]revisionLine, len(revs))
 	var repo *git.Repository
 	if src, err := g.source(); err == nil {
-		repo, _ = manifest.Open(ctx, src)
+		repo, _ = gitsource.Open(ctx, src)
 	}
 	for i, r := range revs {
 		out[i] = revisionLine{Revision: r}

@@ -1,4 +1,7 @@
-package manifest
+// Package gitsource reads manifests from a git repository at a commit: a local
+// repository in place, a remote one through a bare clone in the state directory. It is
+// apart from package manifest so that what runs pods (the supervisor) never links git.
+package gitsource
 
 import (
 	"context"
@@ -26,6 +29,8 @@ import (
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/gofrs/flock"
+
+	"kgit.dev/kgit/manifest"
 )
 
 // Errors a caller maps to "invalid input" (exit 3): nothing was changed.
@@ -44,19 +49,13 @@ type Source struct {
 	CacheDir string
 }
 
-// File is one manifest file read from a commit.
-type File struct {
-	Path string // path relative to the repository root
-	Data []byte
-}
-
 // Revision is the content of a Source at one commit.
 type Revision struct {
 	Commit  string // full SHA
 	Subject string
 	Author  string
 	When    time.Time
-	Files   []File
+	Files   []manifest.File
 }
 
 // IsURL reports whether repo names a remote rather than a local path.
@@ -303,7 +302,7 @@ func ReadCommit(c *object.Commit, dir string) (*Revision, error) {
 		if err != nil {
 			return err
 		}
-		rev.Files = append(rev.Files, File{Path: full, Data: data})
+		rev.Files = append(rev.Files, manifest.File{Path: full, Data: data})
 		return nil
 	})
 	if err != nil {
@@ -320,18 +319,18 @@ func followSymlink(root *object.Tree, full string, link *object.File) (*object.F
 	}
 	resolved := path.Clean(path.Join(path.Dir(full), target))
 	if path.IsAbs(target) || resolved == ".." || strings.HasPrefix(resolved, "../") {
-		return nil, &FieldError{File: full, Msg: fmt.Sprintf("symlink to %q points outside the repository: not followed", target)}
+		return nil, &manifest.FieldError{File: full, Msg: fmt.Sprintf("symlink to %q points outside the repository: not followed", target)}
 	}
 	f, err := root.File(resolved)
 	if err != nil || f.Mode == filemode.Symlink || !f.Mode.IsFile() {
-		return nil, &FieldError{File: full, Msg: fmt.Sprintf("symlink to %q does not point to a regular file in the repository", target)}
+		return nil, &manifest.FieldError{File: full, Msg: fmt.Sprintf("symlink to %q does not point to a regular file in the repository", target)}
 	}
 	return f, nil
 }
 
 func readBlob(f *object.File, name string) ([]byte, error) {
-	if f.Size > MaxFileBytes {
-		return nil, &FieldError{File: name, Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", f.Size, MaxFileBytes)}
+	if f.Size > manifest.MaxFileBytes {
+		return nil, &manifest.FieldError{File: name, Msg: fmt.Sprintf("file is %d bytes, more than the limit of %d", f.Size, manifest.MaxFileBytes)}
 	}
 	s, err := f.Contents()
 	if err != nil {

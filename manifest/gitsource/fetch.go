@@ -1,4 +1,4 @@
-package manifest
+package gitsource
 
 import (
 	"bytes"
