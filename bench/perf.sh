@@ -3,7 +3,8 @@
 #   noop N     no-op sync of a repository of N Deployments (replicas 0), process backend,
 #              against `git ls-tree -r HEAD | git cat-file --batch` reading the same blobs
 #   scale      0 -> 100 running pods, against a shell starting 100 detached processes;
-#              and the supervisors' memory (RSS) per pod
+#              and the supervisors' memory (RSS, PSS) per pod, kgit-supervisor's and
+#              kgit's own binary's
 #   git        first sync of a repository of 10,000 commits (file:// URL) against
 #              `git clone --bare` (kgit fetching with the git command line, and with
 #              go-git); a sync after one new commit against `git fetch`
@@ -18,7 +19,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 export KGIT_STATE_DIR=$work/state KGIT_PROCESS_ROOT=$work/root
 trap '"$work/kgit" down --repo "$work/scale" --app scale >/dev/null 2>&1 || true; pkill -f "kgit-bench-sleep" || true; rm -rf "$work"' EXIT
-(cd "$root" && go build -o "$work/kgit" ./cmd/kgit)
+# kgit and kgit-supervisor side by side, as `go install ./cmd/...` puts them
+(cd "$root" && go build -o "$work/" ./cmd/kgit ./cmd/kgit-supervisor)
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 elapsed() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo "$(now) - $t0" | bc; }
@@ -80,11 +82,45 @@ for i in $(seq "$runs"); do
   pkill -f kgit-bench-sleep || true
 done
 report "scale 0 -> 100 running pods (s)" "$(printf '%s\n' "${ks[@]}" | median)" "shell: 100 detached processes (s)" "$(printf '%s\n' "${ss[@]}" | median)"
-rss=0; n=0
-for p in $(pgrep -f "__supervise --root $work/root"); do rss=$((rss + $(awk '/VmRSS/ {print $2}' /proc/$p/status))); n=$((n + 1)); done
-pss=0
-for p in $(pgrep -f "__supervise --root $work/root"); do pss=$((pss + $(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup))); done
-echo "  supervisor memory per pod over $n pods: RSS $((rss / n)) KiB, PSS $((pss / n)) KiB (the binary's pages are shared)"
+supervisor_memory() { # LABEL: the RSS and PSS of the running supervisors, per pod
+  local rss=0 pss=0 n=0 p
+  for p in $(pgrep -f "__supervise --root $work/root"); do
+    rss=$((rss + $(awk '/VmRSS/ {print $2}' /proc/$p/status)))
+    pss=$((pss + $(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)))
+    n=$((n + 1))
+  done
+  echo "  $1 per pod over $n pods: RSS $((rss / n)) KiB, PSS $((pss / n)) KiB"
+}
+supervisor_memory "kgit-supervisor"
+# the same pods supervised by kgit's own binary (no kgit-supervisor beside it)
+"$work/kgit" down --repo "$work/scale" --app scale >/dev/null 2>&1
+KGIT_SUPERVISOR=$work/kgit "$work/kgit" sync --repo "$work/scale" --app scale >/dev/null 2>&1
+supervisor_memory "kgit's own binary as the supervisor"
+"$work/kgit" down --repo "$work/scale" --app scale >/dev/null 2>&1
+# pods that serve HTTP and are probed every second (httpGet readiness and liveness)
+(cd "$root/testdata/testapp" && CGO_ENABLED=0 go build -o "$work/testapp" .)
+cat > "$work/scale/web.yaml" <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 50
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: example.com/web:1
+        command: [$work/testapp, serve, "\$(POD_IP):8080"]
+        readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}
+        livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}
+YAML
+git_commit "$work/scale" probed
+"$work/kgit" sync --repo "$work/scale" --app scale >/dev/null 2>&1
+sleep 5 # a few probe periods
+supervisor_memory "kgit-supervisor, httpGet probes every second"
 "$work/kgit" down --repo "$work/scale" --app scale >/dev/null 2>&1
 fi
 

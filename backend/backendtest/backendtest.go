@@ -39,15 +39,22 @@ type Harness struct {
 
 // BuildTestApp builds the static test program into dir and returns its path.
 func BuildTestApp(t testing.TB, dir string) string {
+	return Build(t, dir, "testdata/testapp", "CGO_ENABLED=0")
+}
+
+// Build builds the main package at pkg (a folder from the repository's root, such as
+// cmd/kgit-supervisor) into dir, with env added to the build's environment, and returns
+// the program's path.
+func Build(t testing.TB, dir, pkg string, env ...string) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	src := filepath.Join(filepath.Dir(file), "..", "..", "testdata", "testapp")
-	out := filepath.Join(dir, "testapp")
+	src := filepath.Join(filepath.Dir(file), "..", "..", filepath.FromSlash(pkg))
+	out := filepath.Join(dir, filepath.Base(pkg))
 	cmd := exec.Command("go", "build", "-o", out, ".")
 	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the test app: %v\n%s", err, b)
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
 	}
 	return out
 }

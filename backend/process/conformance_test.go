@@ -9,21 +9,29 @@ import (
 	"kgit.dev/kgit/manifest"
 )
 
+// TestConformance runs the suite with both supervisor programs: kgit-supervisor, and a
+// kgit binary's own hidden mode (this test binary's, which enters it the same way).
 func TestConformance(t *testing.T) {
-	exe, err := os.Executable()
+	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := backendtest.BuildTestApp(t, t.TempDir())
-	root := t.TempDir()
-	backendtest.Run(t, backendtest.Harness{
-		New: func(*testing.T) backend.Backend { return New(root, exe) },
-		Container: func(args ...string) manifest.Container {
-			if args[0] == "serve" {
-				args = append(args, "$(POD_IP):8080") // pods share the host's ports: each serves on its own address
-			}
-			return manifest.Container{Image: "testapp", Command: append([]string{app}, args...)}
-		},
-		RunsProcesses: true,
-	})
+	bin := t.TempDir()
+	app := backendtest.BuildTestApp(t, bin)
+	small := backendtest.Build(t, bin, "cmd/"+SupervisorName)
+	for name, exe := range map[string]string{SupervisorName: small, "kgit": self} {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			backendtest.Run(t, backendtest.Harness{
+				New: func(*testing.T) backend.Backend { return New(root, exe) },
+				Container: func(args ...string) manifest.Container {
+					if args[0] == "serve" {
+						args = append(args, "$(POD_IP):8080") // pods share the host's ports: each serves on its own address
+					}
+					return manifest.Container{Image: "testapp", Command: append([]string{app}, args...)}
+				},
+				RunsProcesses: true,
+			})
+		})
+	}
 }

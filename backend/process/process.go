@@ -1,6 +1,6 @@
 // Package process is kgit's embedded default backend: each pod is a supervisor process
-// (kgit's own binary in a hidden mode) that outlives the CLI and runs the pod's
-// containers as host processes.
+// (kgit-supervisor, or kgit's own binary in the same hidden mode; see Supervisor) that
+// outlives the CLI and runs the pod's containers as host processes.
 //
 // The backend keeps its pods under its own root, apart from kgit's state directory:
 //
@@ -61,10 +61,11 @@ func DefaultRoot() string {
 // Backend runs pods as supervised host processes.
 type Backend struct {
 	root string
-	exe  string // the kgit binary started in supervisor mode
+	exe  string // the program started in supervisor mode (see Supervisor)
 }
 
-// New returns a process backend rooted at root that starts supervisors from exe.
+// New returns a process backend rooted at root that starts supervisors from exe, a
+// program with the hidden modes of Hidden.
 func New(root, exe string) *Backend { return &Backend{root: root, exe: exe} }
 
 // Name implements backend.Backend.
@@ -159,6 +160,15 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 	return b.readPod(id)
 }
 
+// argv0 is what ps shows for a supervisor: kgit-supervisor, or kgit for kgit's own
+// binary (whose test builds dispatch on that name).
+func argv0(exe string) string {
+	if filepath.Base(exe) == SupervisorName {
+		return SupervisorName
+	}
+	return "kgit"
+}
+
 func (b *Backend) startSupervisor(id string) error {
 	dir := b.podDir(id)
 	logf, err := os.OpenFile(filepath.Join(dir, "supervisor.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -168,7 +178,7 @@ func (b *Backend) startSupervisor(id string) error {
 	defer logf.Close()
 	cmd := &exec.Cmd{
 		Path:        b.exe,
-		Args:        []string{"kgit", SuperviseCommand, "--root", b.root, id},
+		Args:        []string{argv0(b.exe), SuperviseCommand, "--root", b.root, id},
 		Dir:         "/",
 		Env:         os.Environ(),
 		Stdout:      logf,
@@ -188,9 +198,6 @@ func (b *Backend) startSupervisor(id string) error {
 	}
 	return nil
 }
-
-// SuperviseCommand is the hidden kgit command that runs a pod's supervisor.
-const SuperviseCommand = "__supervise"
 
 // claimIP gives the pod a loopback address of its own: a claim file ROOT/ips/ADDRESS,
 // created exclusively and holding the pod's id, so that concurrent creations never

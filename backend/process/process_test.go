@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -30,29 +29,8 @@ func TestMain(m *testing.M) {
 		lockAndExit(os.Args[2])
 		return
 	}
-	if len(os.Args) > 1 && os.Args[1] == MountCommand {
-		fmt.Fprintln(os.Stderr, MountExec(os.Args[2:]))
-		os.Exit(127)
-	}
-	if len(os.Args) > 1 && os.Args[1] == ProxyCommand {
-		fs := flag.NewFlagSet("proxy", flag.ExitOnError)
-		root := fs.String("root", "", "")
-		fs.Parse(os.Args[2:])
-		if err := Proxy(*root, fs.Arg(0)); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	if len(os.Args) > 1 && os.Args[1] == SuperviseCommand {
-		fs := flag.NewFlagSet("supervise", flag.ExitOnError)
-		root := fs.String("root", "", "")
-		fs.Parse(os.Args[2:])
-		if err := Supervise(*root, fs.Arg(0)); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+	if code, ok := Hidden(os.Args[1:], os.Stderr); ok {
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

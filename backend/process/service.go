@@ -19,7 +19,7 @@ import (
 
 var _ backend.Router = (*Backend)(nil)
 
-// ProxyCommand is the hidden kgit command that serves one Service: it listens on the
+// ProxyCommand is the hidden mode that serves one Service: it listens on the
 // Service's address (and node ports) and forwards each connection to a ready pod.
 const ProxyCommand = "__proxy"
 
@@ -97,7 +97,7 @@ func clusterIP(id, old string, routes []*backend.Service) (string, error) {
 
 func (b *Backend) startProxy(id string) error {
 	dir := b.serviceDir(id)
-	if _, err := proxy.Start(b.exe, []string{"kgit", ProxyCommand, "--root", b.root, id}, filepath.Join(dir, "proxy.log")); err != nil {
+	if _, err := proxy.Start(b.exe, []string{argv0(b.exe), ProxyCommand, "--root", b.root, id}, filepath.Join(dir, "proxy.log")); err != nil {
 		return fmt.Errorf("service %s: %w", strings.Replace(id, "_", "/", 1), err)
 	}
 	return nil

@@ -24,7 +24,7 @@ import (
 
 // Supervise runs one pod until it is told to stop (SIGTERM): it starts the containers,
 // restarts them per restartPolicy with the kubelet's back-off, keeps their logs and
-// writes the pod's status. It is the body of the hidden `kgit __supervise` command.
+// writes the pod's status. It is the body of the hidden `__supervise` mode (see Hidden).
 func Supervise(root, id string) error {
 	b := New(root, "")
 	dir := b.podDir(id)

@@ -151,17 +151,13 @@ func mountable(v *manifest.Volume) bool {
 	return v.HostPath != nil || v.EmptyDir != nil || v.ConfigMap != nil || v.Secret != nil || v.PersistentVolumeClaim != nil
 }
 
-// withMounts makes cmd run through `kgit __mountexec` in a new mount namespace when the
+// withMounts makes cmd run through the supervisor's `__mountexec` mode in a new mount namespace when the
 // container mounts volumes. As root that is a plain mount namespace; otherwise a user
 // namespace maps the user to root inside it, so that it may mount.
 func (s *supervisor) withMounts(c *manifest.Container, path string, argv []string, attr *syscall.SysProcAttr) (string, []string, error) {
 	mounts := s.mounts(c)
 	if len(mounts) == 0 {
 		return path, argv, nil
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return "", nil, err
 	}
 	spec, err := json.Marshal(mounts)
 	if err != nil {
@@ -173,7 +169,9 @@ func (s *supervisor) withMounts(c *manifest.Container, path string, argv []strin
 		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
 	}
-	return exe, append([]string{"kgit", MountCommand, string(spec), path}, argv...), nil
+	// The supervisor's own binary, through /proc: it may have been deleted since it
+	// started (a `go run` that ended, an upgrade), and a restart must still mount.
+	return "/proc/self/exe", append([]string{"kgit", MountCommand, string(spec), path}, argv...), nil
 }
 
 // MountExec is the body of `kgit __mountexec MOUNTS PATH ARGV...`: it runs in the

@@ -3,9 +3,11 @@ package main
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"kgit.dev/kgit/backend/backendtest"
+	"kgit.dev/kgit/backend/process"
 )
 
 // BenchmarkRollingUpdate10 times a 10-replica 25%/25% rolling update on real processes
@@ -30,19 +32,18 @@ func benchmarkRollingUpdate(b *testing.B, replicas int, floor float64) {
 	e.git("tag", "v1")
 	e.commitN(replicas, "v2", rolling25, readyProbe, 600)
 	e.git("tag", "v2")
-	// The rollouts run the kgit binary a user runs (its supervisors are that binary, not
-	// this test binary with its test dependencies).
-	bin := filepath.Join(b.TempDir(), "kgit")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build kgit: %v\n%s", err, out)
-	}
+	// The rollouts run the binaries a user installs: kgit, and kgit-supervisor beside it
+	// for the pods (not this test binary with its test dependencies).
+	dir := b.TempDir()
+	bin := backendtest.Build(b, dir, "cmd/kgit")
+	backendtest.Build(b, dir, "cmd/"+process.SupervisorName)
 	b.ResetTimer()
 	var total time.Duration
 	for i := range b.N {
 		ref := []string{"v2", "v1"}[i%2]
 		start := time.Now()
 		cmd := exec.Command(bin, "sync", "--ref", ref, "--repo", e.repo, "--app", "roll")
-		cmd.Env = os.Environ()
+		cmd.Env = append(os.Environ(), process.SupervisorEnv+"=")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("sync %s: %v\n%s", ref, err, out)
 		}

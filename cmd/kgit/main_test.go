@@ -32,6 +32,9 @@ func TestMain(m *testing.M) {
 func TestScripts(t *testing.T) {
 	appDir := t.TempDir() // the scripts' containers may run testapp from PATH
 	backendtest.BuildTestApp(t, appDir)
+	// Pods are supervised by kgit-supervisor, as where it is installed beside kgit (the
+	// rollout and crash tests keep the fallback, kgit's own binary).
+	supervisor := backendtest.Build(t, t.TempDir(), "cmd/"+process.SupervisorName)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
 		RequireExplicitExec: true,
@@ -40,6 +43,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("PATH", appDir+string(os.PathListSeparator)+env.Getenv("PATH"))
 			root := filepath.Join(env.WorkDir, ".root")
 			env.Setenv("KGIT_PROCESS_ROOT", root)
+			env.Setenv(process.SupervisorEnv, supervisor)
 			env.Setenv("KGIT_STATE_DIR", filepath.Join(env.WorkDir, ".state"))
 			env.Setenv("HOME", env.WorkDir)
 			for _, k := range []string{"GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"} {
@@ -110,7 +114,7 @@ func runIn(ts *testscript.TestScript, args ...string) (int, string, string) {
 	exe, err := os.Executable()
 	ts.Check(err)
 	env := os.Environ()
-	for _, k := range []string{"KGIT_PROCESS_ROOT", "KGIT_STATE_DIR", "HOME", "PATH"} {
+	for _, k := range []string{"KGIT_PROCESS_ROOT", "KGIT_STATE_DIR", "HOME", "PATH", process.SupervisorEnv} {
 		env = append(env, k+"="+ts.Getenv(k))
 	}
 	var out, errb bytes.Buffer

@@ -32,9 +32,8 @@ const (
 
 // Main runs kgit with args and returns its exit code; errors are printed once, here.
 func Main(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == process.MountCommand { // a container starting: no CLI around it
-		fmt.Fprintf(stderr, "kgit: %v\n", process.MountExec(args[1:]))
-		return 127
+	if code, ok := process.Hidden(args, stderr); ok { // a pod's supervisor or container: no CLI around it
+		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -109,7 +108,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	g.register(root)
 	root.AddCommand(
 		newSyncCmd(g), newDiffCmd(g), newGetCmd(g), newDescribeCmd(g), newLogsCmd(g),
-		newEventsCmd(g), newRolloutCmd(g), newRollbackCmd(g), newScaleCmd(g), newDownCmd(g), newVersionCmd(g), newSuperviseCmd(), newProxyCmd(),
+		newEventsCmd(g), newRolloutCmd(g), newRollbackCmd(g), newScaleCmd(g), newDownCmd(g), newVersionCmd(g), newProxyCmd(),
 	)
 	return root
 }

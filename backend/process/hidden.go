@@ -1,0 +1,80 @@
+package process
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// SuperviseCommand is the hidden command that runs a pod's supervisor.
+const SuperviseCommand = "__supervise"
+
+// SupervisorName is the small program that supervises pods, installed beside kgit. It
+// links no git, docker or CLI code, so each pod's supervisor costs about half the
+// memory that kgit's own binary in the same mode costs.
+const SupervisorName = "kgit-supervisor"
+
+// SupervisorEnv names the supervisor program explicitly (packagers, tests).
+const SupervisorEnv = "KGIT_SUPERVISOR"
+
+// Supervisor picks the program that supervises pods: $KGIT_SUPERVISOR, else
+// kgit-supervisor beside kgit's binary, else kgit's binary itself, which has the same
+// hidden modes.
+func Supervisor(kgit string) string {
+	if p := os.Getenv(SupervisorEnv); p != "" {
+		return p
+	}
+	beside := filepath.Join(filepath.Dir(kgit), SupervisorName)
+	if st, err := os.Stat(beside); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+		return beside
+	}
+	return kgit
+}
+
+// Hidden runs the process backend's hidden mode that args name, if any, and returns its
+// exit code; ok is false for any other args. kgit, kgit-supervisor and the tests'
+// binaries all enter these modes here:
+//
+//	__supervise --root ROOT POD      a pod's supervisor
+//	__proxy --root ROOT SERVICE      a Service's proxy (`__proxy --docker` is kgit's)
+//	__mountexec MOUNTS PATH ARGV...  a container starting in its mount namespace
+func Hidden(args []string, stderr io.Writer) (code int, ok bool) {
+	if len(args) == 0 {
+		return 0, false
+	}
+	switch args[0] {
+	case MountCommand: // a container starting: it only returns when it could not exec
+		fmt.Fprintf(stderr, "kgit: %v\n", MountExec(args[1:]))
+		return 127, true
+	case SuperviseCommand:
+		return rootedMode(args, "POD", Supervise, stderr), true
+	case ProxyCommand:
+		if len(args) < 2 || !strings.HasPrefix(args[1], "--root") {
+			return 0, false // the docker backend's proxy: kgit's CLI serves it
+		}
+		return rootedMode(args, "SERVICE", Proxy, stderr), true
+	}
+	return 0, false
+}
+
+// rootedMode runs a mode that takes `--root ROOT ID`.
+func rootedMode(args []string, id string, run func(root, id string) error, stderr io.Writer) int {
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	root := fs.String("root", "", "the process backend's root")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *root == "" || fs.NArg() != 1 {
+		fmt.Fprintf(stderr, "usage: %s --root ROOT %s\n", args[0], id)
+		return 2
+	}
+	if err := run(*root, fs.Arg(0)); err != nil {
+		fmt.Fprintf(stderr, "kgit: %v\n", err)
+		return 1
+	}
+	return 0
+}
