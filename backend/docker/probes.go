@@ -16,6 +16,7 @@ import (
 
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/backend/probe"
+	"kgit.dev/kgit/backend/probe/probetls"
 	"kgit.dev/kgit/manifest"
 )
 
@@ -184,7 +185,7 @@ func (b *Backend) check(ctx context.Context, c *manifest.Container, p *manifest.
 		if err != nil {
 			return false, err.Error()
 		}
-		return probe.HTTP(ctx, p.HTTPGet, host, port, timeout)
+		return probe.HTTP(ctx, p.HTTPGet, host, port, timeout, probetls.Handshake)
 	case p.TCPSocket != nil:
 		host, port, err := target(p.TCPSocket.Host, p.TCPSocket.Port)
 		if err != nil {

@@ -3,7 +3,6 @@ package probe
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +26,7 @@ type request struct {
 	uri        string // the request target: path and query
 	hostHeader string // the probe's Host header, if it sets one
 	header     textproto.MIMEHeader
+	tls        Handshake
 }
 
 // response is what a probe needs of an answer.
@@ -35,7 +35,12 @@ type response struct {
 	location string
 }
 
-func newRequest(h *manifest.HTTPGetAction, hostport string) (*request, error) {
+// ErrNoTLS is an HTTPS request's failure where no TLS was linked. The process backend
+// gives a pod whose probes declare HTTPS kgit's own binary as its supervisor, so only an
+// HTTP probe redirected to HTTPS meets it.
+var ErrNoTLS = errors.New("HTTPS needs TLS, which kgit-supervisor does not link: declare the probe's scheme HTTPS and kgit supervises the pod with its own binary")
+
+func newRequest(h *manifest.HTTPGetAction, hostport string, tls Handshake) (*request, error) {
 	scheme := strings.ToLower(h.Scheme)
 	if scheme == "" {
 		scheme = "http"
@@ -51,7 +56,7 @@ func newRequest(h *manifest.HTTPGetAction, hostport string) (*request, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &request{scheme: scheme, host: u.Host, uri: u.RequestURI(), header: textproto.MIMEHeader{}}
+	r := &request{scheme: scheme, host: u.Host, uri: u.RequestURI(), header: textproto.MIMEHeader{}, tls: tls}
 	for _, hd := range h.HTTPHeaders {
 		if strings.ContainsAny(hd.Name, "\r\n: ") || strings.ContainsAny(hd.Value, "\r\n") {
 			return nil, fmt.Errorf("invalid header %q", hd.Name)
@@ -87,7 +92,7 @@ func (r *request) redirect(location string) (*request, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("unsupported protocol scheme %q", u.Scheme)
 	}
-	next := &request{scheme: u.Scheme, host: u.Host, uri: u.RequestURI(), header: r.header}
+	next := &request{scheme: u.Scheme, host: u.Host, uri: u.RequestURI(), header: r.header, tls: r.tls}
 	if loc, err := url.Parse(location); err == nil && !loc.IsAbs() {
 		next.hostHeader = r.hostHeader
 	}
@@ -110,6 +115,9 @@ func (r *request) dialAddress() string {
 // do sends the request on a connection of its own (the kubelet disables keep-alive) and
 // reads the response's head; the body is never needed.
 func (r *request) do(ctx context.Context) (*response, error) {
+	if r.scheme == "https" && r.tls == nil {
+		return nil, ErrNoTLS
+	}
 	raw, err := (&net.Dialer{}).DialContext(ctx, "tcp", r.dialAddress())
 	if err != nil {
 		return nil, err
@@ -126,11 +134,9 @@ func (r *request) do(ctx context.Context) (*response, error) {
 		if err != nil {
 			return nil, err
 		}
-		tc := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, ServerName: name}) // as the kubelet: no verification
-		if err := tc.HandshakeContext(ctx); err != nil {
+		if conn, err = r.tls(ctx, raw, name); err != nil {
 			return nil, err
 		}
-		conn = tc
 	}
 	if err := r.write(conn); err != nil {
 		return nil, err

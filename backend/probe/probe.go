@@ -1,9 +1,9 @@
 // Package probe holds the network checks of Kubernetes' httpGet and tcpSocket probes,
 // shared by the backends that run probes (the process supervisor, the docker backend).
 //
-// The HTTP check speaks HTTP/1.1 itself instead of using net/http: the supervisor of
-// every pod links this package, and net/http would add about 2 MB to each supervisor's
-// resident memory for one GET per period.
+// The HTTP check speaks HTTP/1.1 itself instead of using net/http, and takes TLS as a
+// parameter (package probetls): the supervisor of every pod links this package, and
+// net/http and crypto/tls would add about 2 MB to each supervisor's resident memory.
 package probe
 
 import (
@@ -27,12 +27,16 @@ const UserAgent = "kube-probe/1.28"
 // maxRedirects is how many redirects to the same host are followed, as net/http does.
 const maxRedirects = 10
 
+// Handshake secures a probe's connection for an HTTPS probe.
+type Handshake func(ctx context.Context, conn net.Conn, serverName string) (net.Conn, error)
+
 // HTTP runs an httpGet probe against host:port: 200-399 passes; a redirect to the same
-// host is followed (up to 10), one to another host is not and counts as success.
-func HTTP(ctx context.Context, h *manifest.HTTPGetAction, host string, port int, timeout time.Duration) (bool, string) {
+// host is followed (up to 10), one to another host is not and counts as success. HTTPS
+// needs tls; without it an HTTPS probe fails and says why.
+func HTTP(ctx context.Context, h *manifest.HTTPGetAction, host string, port int, timeout time.Duration, tls Handshake) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := newRequest(h, net.JoinHostPort(host, strconv.Itoa(port)))
+	req, err := newRequest(h, net.JoinHostPort(host, strconv.Itoa(port)), tls)
 	if err != nil {
 		return false, err.Error()
 	}

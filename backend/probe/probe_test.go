@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"kgit.dev/kgit/backend/probe/probetls"
 	"kgit.dev/kgit/manifest"
 )
 
@@ -76,7 +77,7 @@ func TestHTTP(t *testing.T) {
 		{"/slow", false, "timeout"},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
-			pass, msg := HTTP(context.Background(), &manifest.HTTPGetAction{Path: tc.path, Scheme: "HTTP"}, host, port, 500*time.Millisecond)
+			pass, msg := HTTP(context.Background(), &manifest.HTTPGetAction{Path: tc.path, Scheme: "HTTP"}, host, port, 500*time.Millisecond, probetls.Handshake)
 			if pass != tc.pass || !strings.Contains(msg, tc.msg) {
 				t.Errorf("HTTP(%s) = %v, %q; want %v, %q", tc.path, pass, msg, tc.pass, tc.msg)
 			}
@@ -85,7 +86,7 @@ func TestHTTP(t *testing.T) {
 
 	h := &manifest.HTTPGetAction{Path: "/ok?a=b%20c", HTTPHeaders: []manifest.HTTPHeader{
 		{Name: "x-custom", Value: "1"}, {Name: "X-Custom", Value: "2"}, {Name: "Host", Value: "web.example"}}}
-	if pass, msg := HTTP(context.Background(), h, host, port, time.Second); !pass {
+	if pass, msg := HTTP(context.Background(), h, host, port, time.Second, probetls.Handshake); !pass {
 		t.Fatalf("headers: %s", msg)
 	}
 	if got := seen.Values("X-Custom"); strings.Join(got, ",") != "1,2" {
@@ -95,11 +96,11 @@ func TestHTTP(t *testing.T) {
 		t.Errorf("request: User-Agent %q, Accept %q, Host %q, URI %q", seen.Get("User-Agent"), seen.Get("Accept"), seenHost, seenURI)
 	}
 	ua := &manifest.HTTPGetAction{Path: "/ok", HTTPHeaders: []manifest.HTTPHeader{{Name: "User-Agent", Value: "mine"}}}
-	if HTTP(context.Background(), ua, host, port, time.Second); seen.Get("User-Agent") != "mine" {
+	if HTTP(context.Background(), ua, host, port, time.Second, probetls.Handshake); seen.Get("User-Agent") != "mine" {
 		t.Errorf("User-Agent %q, want the probe's own", seen.Get("User-Agent"))
 	}
 	bad := &manifest.HTTPGetAction{Path: "/ok", HTTPHeaders: []manifest.HTTPHeader{{Name: "X", Value: "a\r\nInjected: 1"}}}
-	if pass, msg := HTTP(context.Background(), bad, host, port, time.Second); pass || !strings.Contains(msg, "invalid header") {
+	if pass, msg := HTTP(context.Background(), bad, host, port, time.Second, probetls.Handshake); pass || !strings.Contains(msg, "invalid header") {
 		t.Errorf("a header with a line break = %v, %q; want refused", pass, msg)
 	}
 }
@@ -112,14 +113,17 @@ func TestHTTPS(t *testing.T) {
 	}))
 	defer srv.Close()
 	host, port := target(t, srv)
-	if pass, msg := HTTP(context.Background(), &manifest.HTTPGetAction{Path: "/healthz", Scheme: "HTTPS"}, host, port, time.Second); !pass {
+	if pass, msg := HTTP(context.Background(), &manifest.HTTPGetAction{Path: "/healthz", Scheme: "HTTPS"}, host, port, time.Second, probetls.Handshake); !pass {
 		t.Errorf("HTTPS with a self-signed certificate: %s (the kubelet does not verify)", msg)
 	}
-	if pass, msg := HTTP(context.Background(), &manifest.HTTPGetAction{Path: "/x", Scheme: "HTTPS"}, host, port, time.Second); pass || !strings.Contains(msg, "418") {
+	if pass, msg := HTTP(context.Background(), &manifest.HTTPGetAction{Path: "/x", Scheme: "HTTPS"}, host, port, time.Second, probetls.Handshake); pass || !strings.Contains(msg, "418") {
 		t.Errorf("HTTPS 418 = %v, %q", pass, msg)
 	}
-	if pass, msg := HTTP(context.Background(), &manifest.HTTPGetAction{Path: "/healthz", Scheme: "HTTP"}, host, port, time.Second); pass {
+	if pass, msg := HTTP(context.Background(), &manifest.HTTPGetAction{Path: "/healthz", Scheme: "HTTP"}, host, port, time.Second, probetls.Handshake); pass {
 		t.Errorf("plain HTTP to a TLS server passed: %q", msg)
+	}
+	if pass, msg := HTTP(context.Background(), &manifest.HTTPGetAction{Path: "/healthz", Scheme: "HTTPS"}, host, port, time.Second, nil); pass || !strings.Contains(msg, ErrNoTLS.Error()) {
+		t.Errorf("HTTPS without TLS = %v, %q; want %q", pass, msg, ErrNoTLS)
 	}
 }
 
@@ -139,11 +143,11 @@ func TestHTTPRefusedAndMalformed(t *testing.T) {
 			c.Close()
 		}
 	}()
-	if pass, msg := HTTP(context.Background(), &manifest.HTTPGetAction{Path: "/"}, "127.0.0.1", port, time.Second); pass || !strings.Contains(msg, "malformed HTTP response") {
+	if pass, msg := HTTP(context.Background(), &manifest.HTTPGetAction{Path: "/"}, "127.0.0.1", port, time.Second, probetls.Handshake); pass || !strings.Contains(msg, "malformed HTTP response") {
 		t.Errorf("not HTTP = %v, %q", pass, msg)
 	}
 	l.Close()
-	if pass, msg := HTTP(context.Background(), &manifest.HTTPGetAction{Path: "/"}, "127.0.0.1", port, time.Second); pass || !strings.Contains(msg, "connection refused") {
+	if pass, msg := HTTP(context.Background(), &manifest.HTTPGetAction{Path: "/"}, "127.0.0.1", port, time.Second, probetls.Handshake); pass || !strings.Contains(msg, "connection refused") {
 		t.Errorf("closed port = %v, %q", pass, msg)
 	}
 	if pass, _ := TCP(context.Background(), "127.0.0.1", port, time.Second); pass {

@@ -19,11 +19,12 @@ func TestConformance(t *testing.T) {
 	bin := t.TempDir()
 	app := backendtest.BuildTestApp(t, bin)
 	small := backendtest.Build(t, bin, "cmd/"+SupervisorName)
-	for name, exe := range map[string]string{SupervisorName: small, "kgit": self} {
+	for name, supervisor := range map[string]string{SupervisorName: small, "kgit": self} {
 		t.Run(name, func(t *testing.T) {
+			t.Setenv(SupervisorEnv, supervisor)
 			root := t.TempDir()
 			backendtest.Run(t, backendtest.Harness{
-				New: func(*testing.T) backend.Backend { return New(root, exe) },
+				New: func(*testing.T) backend.Backend { return New(root, self) },
 				Container: func(args ...string) manifest.Container {
 					if args[0] == "serve" {
 						args = append(args, "$(POD_IP):8080") // pods share the host's ports: each serves on its own address

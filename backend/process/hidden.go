@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"kgit.dev/kgit/backend/probe"
 )
 
 // SuperviseCommand is the hidden command that runs a pod's supervisor.
@@ -41,7 +43,9 @@ func Supervisor(kgit string) string {
 //	__supervise --root ROOT POD      a pod's supervisor
 //	__proxy --root ROOT SERVICE      a Service's proxy (`__proxy --docker` is kgit's)
 //	__mountexec MOUNTS PATH ARGV...  a container starting in its mount namespace
-func Hidden(args []string, stderr io.Writer) (code int, ok bool) {
+//
+// tls secures HTTPS probes: kgit passes it, kgit-supervisor has none (see Backend.program).
+func Hidden(args []string, stderr io.Writer, tls probe.Handshake) (code int, ok bool) {
 	if len(args) == 0 {
 		return 0, false
 	}
@@ -50,7 +54,8 @@ func Hidden(args []string, stderr io.Writer) (code int, ok bool) {
 		fmt.Fprintf(stderr, "kgit: %v\n", MountExec(args[1:]))
 		return 127, true
 	case SuperviseCommand:
-		return rootedMode(args, "POD", Supervise, stderr), true
+		supervise := func(root, id string) error { return Supervise(root, id, tls) }
+		return rootedMode(args, "POD", supervise, stderr), true
 	case ProxyCommand:
 		if len(args) < 2 || !strings.HasPrefix(args[1], "--root") {
 			return 0, false // the docker backend's proxy: kgit's CLI serves it

@@ -139,7 +139,7 @@ func (s *supervisor) check(ctx context.Context, c *manifest.Container, p *manife
 		if err != nil {
 			return false, err.Error()
 		}
-		return probe.HTTP(ctx, p.HTTPGet, host, port, timeout)
+		return probe.HTTP(ctx, p.HTTPGet, host, port, timeout, s.tls)
 	case p.TCPSocket != nil:
 		host, port, err := s.target(c, p.TCPSocket.Host, p.TCPSocket.Port)
 		if err != nil {

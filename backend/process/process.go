@@ -60,13 +60,20 @@ func DefaultRoot() string {
 
 // Backend runs pods as supervised host processes.
 type Backend struct {
-	root string
-	exe  string // the program started in supervisor mode (see Supervisor)
+	root       string
+	kgit       string // kgit's own binary: supervises pods whose probes need TLS
+	supervisor string // supervises the other pods and serves Services (see Supervisor)
 }
 
-// New returns a process backend rooted at root that starts supervisors from exe, a
-// program with the hidden modes of Hidden.
-func New(root, exe string) *Backend { return &Backend{root: root, exe: exe} }
+// New returns a process backend rooted at root. kgit is kgit's own binary, or any
+// program with the hidden modes of Hidden; "" gives a backend that only reads.
+func New(root, kgit string) *Backend {
+	b := &Backend{root: root, kgit: kgit, supervisor: kgit}
+	if kgit != "" {
+		b.supervisor = Supervisor(kgit)
+	}
+	return b
+}
 
 // Name implements backend.Backend.
 func (b *Backend) Name() string { return Name }
@@ -153,7 +160,7 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 		b.releaseIP(id, ip)
 		return nil, err
 	}
-	if err := b.startSupervisor(id); err != nil {
+	if err := b.startSupervisor(id, b.program(&spec)); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -169,7 +176,20 @@ func argv0(exe string) string {
 	return "kgit"
 }
 
-func (b *Backend) startSupervisor(id string) error {
+// program is what supervises a pod: kgit-supervisor, unless a probe of the pod speaks
+// HTTPS, which only kgit's own binary links.
+func (b *Backend) program(spec *backend.PodSpec) string {
+	for _, c := range spec.Spec.Containers {
+		for _, p := range []*manifest.Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
+			if p != nil && p.HTTPGet != nil && strings.EqualFold(p.HTTPGet.Scheme, "HTTPS") {
+				return b.kgit
+			}
+		}
+	}
+	return b.supervisor
+}
+
+func (b *Backend) startSupervisor(id string, exe string) error {
 	dir := b.podDir(id)
 	logf, err := os.OpenFile(filepath.Join(dir, "supervisor.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -177,8 +197,8 @@ func (b *Backend) startSupervisor(id string) error {
 	}
 	defer logf.Close()
 	cmd := &exec.Cmd{
-		Path:        b.exe,
-		Args:        []string{argv0(b.exe), SuperviseCommand, "--root", b.root, id},
+		Path:        exe,
+		Args:        []string{argv0(exe), SuperviseCommand, "--root", b.root, id},
 		Dir:         "/",
 		Env:         os.Environ(),
 		Stdout:      logf,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/probe/probetls"
 	"kgit.dev/kgit/manifest"
 )
 
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 		lockAndExit(os.Args[2])
 		return
 	}
-	if code, ok := Hidden(os.Args[1:], os.Stderr); ok {
+	if code, ok := Hidden(os.Args[1:], os.Stderr, probetls.Handshake); ok {
 		os.Exit(code)
 	}
 	os.Exit(m.Run())

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/probe"
 	"kgit.dev/kgit/backend/proxy"
 	"kgit.dev/kgit/manifest"
 )
@@ -25,14 +26,15 @@ import (
 // Supervise runs one pod until it is told to stop (SIGTERM): it starts the containers,
 // restarts them per restartPolicy with the kubelet's back-off, keeps their logs and
 // writes the pod's status. It is the body of the hidden `__supervise` mode (see Hidden).
-func Supervise(root, id string) error {
+// tls secures HTTPS probes; nil in kgit-supervisor, which does not link it.
+func Supervise(root, id string, tls probe.Handshake) error {
 	b := New(root, "")
 	dir := b.podDir(id)
 	var pf podFile
 	if err := readJSON(filepath.Join(dir, "pod.json"), &pf); err != nil {
 		return fmt.Errorf("supervise %s: %w", id, err)
 	}
-	s := &supervisor{root: root, dir: dir, pod: pf, stop: make(chan struct{})}
+	s := &supervisor{root: root, dir: dir, pod: pf, stop: make(chan struct{}), tls: tls}
 	s.status.Phase = backend.PodPending
 	s.status.PodIP = pf.PodIP
 	s.status.StartTime = time.Now().UTC()
@@ -100,6 +102,7 @@ type supervisor struct {
 	dir  string
 	pod  podFile
 	stop chan struct{} // closed when the pod is being deleted
+	tls  probe.Handshake
 
 	mu       sync.Mutex
 	status   statusFile

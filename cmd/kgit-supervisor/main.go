@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	if code, ok := process.Hidden(os.Args[1:], os.Stderr); ok {
+	if code, ok := process.Hidden(os.Args[1:], os.Stderr, nil); ok { // no TLS: see process.Backend.program
 		os.Exit(code)
 	}
 	fmt.Fprintf(os.Stderr, "%s runs the pods of kgit's process backend; kgit starts it (usage: %s %s --root ROOT POD)\n",

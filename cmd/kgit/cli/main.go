@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/probe/probetls"
 	"kgit.dev/kgit/backend/process"
 	"kgit.dev/kgit/manifest"
 	"kgit.dev/kgit/manifest/gitsource"
@@ -32,7 +33,7 @@ const (
 
 // Main runs kgit with args and returns its exit code; errors are printed once, here.
 func Main(args []string, stdout, stderr io.Writer) int {
-	if code, ok := process.Hidden(args, stderr); ok { // a pod's supervisor or container: no CLI around it
+	if code, ok := process.Hidden(args, stderr, probetls.Handshake); ok { // a pod's supervisor or container: no CLI around it
 		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
