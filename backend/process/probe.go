@@ -42,6 +42,7 @@ func (s *supervisor) startProbes(ctx context.Context, i int, c *manifest.Contain
 func (s *supervisor) probeLoop(ctx context.Context, i int, c *manifest.Container, kind string, p *manifest.Probe, proc Proc, started time.Time) {
 	period := time.Duration(p.PeriodSeconds) * time.Second
 	successes, failures := 0, 0
+	reported := "" // the readiness result last written: a probe that keeps passing costs no update
 	for first := true; ; first = false {
 		if !first {
 			select {
@@ -75,13 +76,17 @@ func (s *supervisor) probeLoop(ctx context.Context, i int, c *manifest.Container
 				s.setProbeResult(i, func(cs *backend.ContainerStatus) { cs.Started, cs.Ready = true, cs.Ready || c.ReadinessProbe == nil })
 				return
 			}
-			if kind == readinessProbe {
+			if kind == readinessProbe && reported != "ready" {
 				s.setProbeResult(i, func(cs *backend.ContainerStatus) { cs.Ready, cs.Message = true, "" })
+				reported = "ready"
 			}
 		case !ok && failures >= int(p.FailureThreshold):
 			msg := fmt.Sprintf("%s probe failed: %s", kind, output)
 			if kind == readinessProbe {
-				s.setProbeResult(i, func(cs *backend.ContainerStatus) { cs.Ready, cs.Message = false, msg })
+				if reported != msg {
+					s.setProbeResult(i, func(cs *backend.ContainerStatus) { cs.Ready, cs.Message = false, msg })
+					reported = msg
+				}
 				continue
 			}
 			s.setProbeResult(i, func(cs *backend.ContainerStatus) {
@@ -170,7 +175,8 @@ func (s *supervisor) execProbe(ctx context.Context, c *manifest.Container, comma
 		return false, err.Error()
 	}
 	var out bytes.Buffer
-	cmd := &exec.Cmd{Path: path, Args: argv, Env: env, Dir: workingDir(c), Stdout: &limited{&out}, Stderr: &limited{&out}, SysProcAttr: attr}
+	w := &limited{&out} // one writer for both: exec.Cmd then makes one pipe, not two
+	cmd := &exec.Cmd{Path: path, Args: argv, Env: env, Dir: workingDir(c), Stdout: w, Stderr: w, SysProcAttr: attr}
 	if err := cmd.Start(); err != nil {
 		return false, err.Error()
 	}
