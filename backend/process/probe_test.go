@@ -1,0 +1,37 @@
+package process
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/manifest"
+)
+
+// An exec probe that outlives its timeout fails as timed out, and its processes are
+// killed rather than left behind.
+func TestExecProbeTimeout(t *testing.T) {
+	b := newBackend(t)
+	spec := podSpec("slowprobe", "Always", 1, "sleep 3600")
+	spec.Spec.Containers[0].ReadinessProbe = defaulted(manifest.Probe{PeriodSeconds: 1, TimeoutSeconds: 1,
+		Exec: &manifest.ExecAction{Command: []string{"sh", "-c", "exec sleep 7.77"}}})
+	p, err := b.CreatePod(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, b, p.ID, "failing readiness as timed out", func(p *backend.Pod) bool {
+		return strings.Contains(p.Status.Containers[0].Message, `command "sh -c exec sleep 7.77" timed out`)
+	})
+	// Each probe lives at most its 1 s timeout: no process is seen twice 2.5 s apart.
+	before, _ := exec.Command("pgrep", "-f", "sleep 7.77").Output()
+	time.Sleep(2500 * time.Millisecond)
+	after, _ := exec.Command("pgrep", "-f", "sleep 7.77").Output()
+	for _, pid := range strings.Fields(string(before)) {
+		if strings.Contains(" "+strings.Join(strings.Fields(string(after)), " ")+" ", " "+pid+" ") {
+			t.Errorf("probe process %s outlived its timeout", pid)
+		}
+	}
+}
