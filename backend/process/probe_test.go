@@ -2,7 +2,9 @@ package process
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,5 +35,29 @@ func TestExecProbeTimeout(t *testing.T) {
 		if strings.Contains(" "+strings.Join(strings.Fields(string(after)), " ")+" ", " "+pid+" ") {
 			t.Errorf("probe process %s outlived its timeout", pid)
 		}
+	}
+}
+
+// A pod whose folder is deleted behind kgit's back stops: its supervisor notices within
+// orphanCheck and stops the containers.
+func TestOrphanedPodStops(t *testing.T) {
+	b := newBackend(t)
+	p, err := b.CreatePod(context.Background(), podSpec("orphan", "Always", 1, "exec sleep 66.6"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, b, p.ID, "running", func(p *backend.Pod) bool { return p.Status.Phase == backend.PodRunning })
+	var sup Proc
+	if err := readJSON(filepath.Join(b.podDir(p.ID), "supervisor.json"), &sup); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(b.podDir(p.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if !sup.waitGone(orphanCheck + 5*time.Second) {
+		t.Fatal("the supervisor of a deleted pod folder kept running")
+	}
+	if out, _ := exec.Command("pgrep", "-f", "sleep 66.6").Output(); len(out) > 0 {
+		t.Errorf("the orphaned pod's container kept running: %s", out)
 	}
 }

@@ -86,10 +86,15 @@ func Supervise(root, id string, tls probe.Handshake) error {
 	return nil
 }
 
+// orphanCheck is how often a supervisor looks for its pod's folder. kgit stops a pod's
+// supervisor before it removes the folder, so this only catches a folder deleted behind
+// kgit's back; every wake-up of an idle supervisor costs CPU, per pod.
+const orphanCheck = 5 * time.Second
+
 // watchFolder closes orphaned when the pod's folder is gone.
 func watchFolder(dir string, orphaned chan struct{}) {
 	for {
-		time.Sleep(time.Second)
+		time.Sleep(orphanCheck)
 		if _, err := os.Stat(filepath.Join(dir, "pod.json")); errors.Is(err, fs.ErrNotExist) {
 			close(orphaned)
 			return
