@@ -171,6 +171,24 @@ func Load(ctx context.Context, b backend.Backend, app string) (*State, error) {
 	return s, nil
 }
 
+// dropPods removes from the state the pods gone reports.
+func (s *State) dropPods(gone func(*backend.Pod) bool) {
+	keep := func(pods []*backend.Pod) []*backend.Pod {
+		out := make([]*backend.Pod, 0, len(pods)) // not in place: the listing may be shared
+		for _, p := range pods {
+			if !gone(p) {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	s.Pods, s.Orphans = keep(s.Pods), keep(s.Orphans)
+	for _, rs := range s.ReplicaSets {
+		rs.Pods = keep(rs.Pods)
+	}
+	s.barePods = nil
+}
+
 // LoadRoutes reads the app's Service routes from a backend that routes Services.
 func (s *State) LoadRoutes(ctx context.Context, b backend.Backend, app string) error {
 	s.Routes = map[manifest.Key]*backend.Service{}

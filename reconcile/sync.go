@@ -32,7 +32,8 @@ type Reconciler struct {
 	Now      func() time.Time // for tests
 
 	mu       sync.Mutex
-	deleting map[string]bool    // pod IDs being deleted in the background
+	deleting map[string]bool      // pod IDs being deleted in the background
+	deleted  map[string]time.Time // pods this process deleted (see podKey), and when
 	seen     map[string]bool    // pod conditions already reported as events
 	applied  int                // records a sync wrote
 	routes   []*backend.Service // every Service's route, for new pods' variables and hosts
@@ -299,6 +300,7 @@ func (e *RolloutError) Error() string {
 // app has converged (every object at its desired size, every pod ready), or a
 // *RolloutError once nothing is progressing and some rollout has failed.
 func (r *Reconciler) Step(ctx context.Context, st *State) (bool, error) {
+	r.settle(st)
 	converged := true
 	var failed []string
 	var failedKeys []manifest.Key
@@ -561,6 +563,12 @@ func (r *Reconciler) deletePodBy(ctx context.Context, p *backend.Pod, obj, reaso
 		err := r.Backend.DeletePod(context.WithoutCancel(ctx), p.ID, grace)
 		r.mu.Lock()
 		delete(r.deleting, p.ID)
+		if err == nil {
+			if r.deleted == nil {
+				r.deleted = map[string]time.Time{}
+			}
+			r.deleted[podKey(p)] = time.Now()
+		}
 		if err != nil {
 			r.errs = append(r.errs, fmt.Errorf("delete pod %s: %w", p.Name, err))
 		}
@@ -578,6 +586,39 @@ func (r *Reconciler) deletesPending() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.deleting)
+}
+
+// staleListing bounds how old a listing of pods can be: a pod deleted longer ago than
+// that is no longer remembered.
+const staleListing = time.Minute
+
+// podKey names one pod instance: its UID, as a StatefulSet's pod of the same name
+// created later is another pod.
+func podKey(p *backend.Pod) string {
+	if p.UID != "" {
+		return p.UID
+	}
+	return p.ID
+}
+
+// settle makes an observation agree with the deletions this process has made: a pod
+// being deleted counts as terminating, as a deletionTimestamp makes it in Kubernetes,
+// and a pod whose deletion has finished is gone, even from a listing taken before it
+// finished (counted as active, it would have a controller delete a pod too many).
+func (r *Reconciler) settle(st *State) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, at := range r.deleted {
+		if time.Since(at) > staleListing {
+			delete(r.deleted, k)
+		}
+	}
+	for _, p := range st.Pods {
+		if r.deleting[p.ID] {
+			p.Status.Terminating = true
+		}
+	}
+	st.dropPods(func(p *backend.Pod) bool { _, gone := r.deleted[podKey(p)]; return gone })
 }
 
 // live drops pods that are being deleted.

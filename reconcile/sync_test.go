@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -334,5 +335,54 @@ func TestRevisionHistoryLimit(t *testing.T) {
 	rs := replicaSets(t, r)
 	if len(rs) != 2 || rs["web:v3"] != 0 || rs["web:v4"] != 2 {
 		t.Errorf("replica sets %v, want v4 (2) and one old (v3)", rs)
+	}
+}
+
+// staleLister serves, once told to, a pod listing taken earlier, as an engine's list
+// that raced a removal does.
+type staleLister struct {
+	*memory.Backend
+	mu      sync.Mutex
+	old     []*backend.Pod // served instead of the truth when set
+	deletes int
+}
+
+func (s *staleLister) ListPods(ctx context.Context, sel map[string]string) ([]*backend.Pod, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.old != nil {
+		return s.old, nil
+	}
+	return s.Backend.ListPods(ctx, sel)
+}
+
+func (s *staleLister) DeletePod(ctx context.Context, id string, grace time.Duration) error {
+	s.mu.Lock()
+	s.deletes++
+	s.mu.Unlock()
+	return s.Backend.DeletePod(ctx, id, grace)
+}
+
+// A pod whose deletion finished still shows in a listing taken before: it must not count
+// as active, or the ReplicaSet controller deletes one pod too many.
+func TestStaleListingAfterDelete(t *testing.T) {
+	b := &staleLister{Backend: memory.New()}
+	r := &Reconciler{Backend: b, App: "shop", Poll: time.Millisecond}
+	syncOK(t, r, deployment(t, 3, "web:v1", "25%", "25%"))
+	before, err := b.ListPods(context.Background(), nil)
+	if err != nil || len(before) != 3 {
+		t.Fatalf("%d pods, %v", len(before), err)
+	}
+	applyOnly(t, r, deployment(t, 2, "web:v1", "25%", "25%"))
+	step(t, r) // one pod deleted, and the deletion has finished
+	if b.deletes != 1 {
+		t.Fatalf("%d pods deleted scaling 3 to 2", b.deletes)
+	}
+	b.mu.Lock()
+	b.old = before // the listing from before that deletion: 3 pods
+	b.mu.Unlock()
+	step(t, r)
+	if b.deletes != 1 {
+		t.Errorf("a stale listing made the controller delete %d pods in all, want 1", b.deletes)
 	}
 }
