@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -51,4 +53,32 @@ func benchmarkRollingUpdate(b *testing.B, replicas int, floor float64) {
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/rollout")
 	b.ReportMetric(floor, "floor-s/rollout")
+}
+
+// BenchmarkNoopSync1000 is `kgit sync` run in this process on a repository of 1000
+// Deployments (replicas 0, one file each) that the process backend already holds: all of
+// a cron sync that changes nothing (git, parsing, the backend's records), without the
+// process start. Profile it with
+//
+//	go test ./cmd/kgit -run '^$' -bench NoopSync1000 -benchmem -cpuprofile cpu.prof
+func BenchmarkNoopSync1000(b *testing.B) {
+	e := newRolloutEnvB(b)
+	for i := range 1000 {
+		y := fmt.Sprintf("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app-%d}\nspec:\n  replicas: 0\n  selector: {matchLabels: {app: a%d}}\n"+
+			"  template:\n    metadata: {labels: {app: a%d}}\n    spec:\n      containers: [{name: main, image: \"example.com/app:%d\", command: [sleep, \"3600\"]}]\n", i, i, i, i)
+		if err := os.WriteFile(filepath.Join(e.repo, fmt.Sprintf("app-%d.yaml", i)), []byte(y), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e.git("add", ".")
+	e.git("commit", "-qm", "1000 deployments")
+	if code, errs := e.kgit("sync"); code != 0 {
+		b.Fatalf("first sync: exit %d\n%s", code, errs)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if code, errs := e.kgit("sync"); code != 0 {
+			b.Fatalf("no-op sync: exit %d\n%s", code, errs)
+		}
+	}
 }
