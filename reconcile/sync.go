@@ -34,9 +34,9 @@ type Reconciler struct {
 	mu       sync.Mutex
 	deleting map[string]bool      // pod IDs being deleted in the background
 	deleted  map[string]time.Time // pods this process deleted (see podKey), and when
-	seen     map[string]bool    // pod conditions already reported as events
-	applied  int                // records a sync wrote
-	routes   []*backend.Service // every Service's route, for new pods' variables and hosts
+	seen     map[string]bool      // pod conditions already reported as events
+	applied  int                  // records a sync wrote
+	routes   []*backend.Service   // every Service's route, for new pods' variables and hosts
 	wg       sync.WaitGroup
 	errs     []error
 }
