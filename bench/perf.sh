@@ -4,7 +4,7 @@
 #              against `git ls-tree -r HEAD | git cat-file --batch` reading the same blobs
 #   scale      0 -> 100 running pods, against a shell starting 100 detached processes;
 #              and the supervisors' memory (RSS, PSS) per pod, kgit-supervisor's and
-#              kgit's own binary's
+#              kgit's own binary's; the machine's CPU use with the 100 idle pods
 #   git        first sync of a repository of 10,000 commits (file:// URL) against
 #              `git clone --bare` (kgit fetching with the git command line, and with
 #              go-git); a sync after one new commit against `git fetch`
@@ -92,6 +92,9 @@ supervisor_memory() { # LABEL: the RSS and PSS of the running supervisors, per p
   echo "  $1 per pod over $n pods: RSS $((rss / n)) KiB, PSS $((pss / n)) KiB"
 }
 supervisor_memory "kgit-supervisor"
+busy() { awk '/^cpu / {print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }
+b0=$(busy); sleep 10; b1=$(busy)
+echo "$b0 $b1" | awk '{w=$3-$1; i=$4-$2; printf "  100 idle pods: the machine %.1f%% busy over 10 s\n", 100*w/(w+i)}'
 # the same pods supervised by kgit's own binary (no kgit-supervisor beside it)
 "$work/kgit" down --repo "$work/scale" --app scale >/dev/null 2>&1
 KGIT_SUPERVISOR=$work/kgit "$work/kgit" sync --repo "$work/scale" --app scale >/dev/null 2>&1
