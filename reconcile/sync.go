@@ -592,13 +592,13 @@ func (r *Reconciler) deletesPending() int {
 // that is no longer remembered.
 const staleListing = time.Minute
 
-// podKey names one pod instance: its UID, as a StatefulSet's pod of the same name
-// created later is another pod.
+// podKey names one pod instance: its UID (else its ID and creation time), as a
+// StatefulSet's pod of the same name created later is another pod.
 func podKey(p *backend.Pod) string {
 	if p.UID != "" {
 		return p.UID
 	}
-	return p.ID
+	return p.ID + "@" + p.Created.Format(time.RFC3339Nano)
 }
 
 // settle makes an observation agree with the deletions this process has made: a pod
