@@ -1,11 +1,13 @@
 package process
 
 import (
+	"debug/buildinfo"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"kgit.dev/kgit/backend/probe"
@@ -23,17 +25,41 @@ const SupervisorName = "kgit-supervisor"
 const SupervisorEnv = "KGIT_SUPERVISOR"
 
 // Supervisor picks the program that supervises pods: $KGIT_SUPERVISOR, else
-// kgit-supervisor beside kgit's binary, else kgit's binary itself, which has the same
-// hidden modes.
+// kgit-supervisor beside kgit's binary when it comes from the same build, else kgit's
+// binary itself, which has the same hidden modes.
 func Supervisor(kgit string) string {
 	if p := os.Getenv(SupervisorEnv); p != "" {
 		return p
 	}
 	beside := filepath.Join(filepath.Dir(kgit), SupervisorName)
-	if st, err := os.Stat(beside); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+	if st, err := os.Stat(beside); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 && sameBuild(kgit, beside) {
 		return beside
 	}
 	return kgit
+}
+
+// sameBuild reports whether two programs were built from the same source, as far as
+// their build information says (module version, commit, modified tree, Go version): a
+// kgit upgraded without its kgit-supervisor must not hand pods to the old one. A
+// program without readable build information is given the benefit of the doubt.
+func sameBuild(a, b string) bool {
+	ia, errA := buildinfo.ReadFile(a)
+	ib, errB := buildinfo.ReadFile(b)
+	if errA != nil || errB != nil {
+		return true
+	}
+	return buildStamp(ia) == buildStamp(ib)
+}
+
+func buildStamp(bi *debug.BuildInfo) string {
+	stamp := bi.GoVersion + " " + bi.Main.Path + "@" + bi.Main.Version
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision", "vcs.time", "vcs.modified":
+			stamp += " " + s.Key + "=" + s.Value
+		}
+	}
+	return stamp
 }
 
 // Hidden runs the process backend's hidden mode that args name, if any, and returns its

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -42,6 +43,28 @@ func TestSupervisorProgram(t *testing.T) {
 	t.Setenv(SupervisorEnv, "/opt/sup")
 	if got := Supervisor(kgit); got != "/opt/sup" {
 		t.Errorf("$%s: %s", SupervisorEnv, got)
+	}
+}
+
+// kgit-supervisor beside kgit is used only when both come from the same build.
+func TestSupervisorFromAnotherBuild(t *testing.T) {
+	if err := exec.Command("git", "rev-parse", "--git-dir").Run(); err != nil {
+		t.Skip("not in a git checkout: builds carry no commit to tell apart")
+	}
+	t.Setenv(SupervisorEnv, "")
+	stamped := "GOFLAGS=-buildvcs=true" // the commit goes into the build information
+	dir := t.TempDir()
+	kgit := filepath.Join(dir, "kgit") // any program of this build stands in for kgit
+	if err := os.Rename(backendtest.Build(t, t.TempDir(), "cmd/"+SupervisorName, stamped), kgit); err != nil {
+		t.Fatal(err)
+	}
+	beside := backendtest.Build(t, dir, "cmd/"+SupervisorName, stamped)
+	if got := Supervisor(kgit); got != beside {
+		t.Fatalf("a kgit-supervisor of the same build: %s, want %s", got, beside)
+	}
+	backendtest.Build(t, dir, "cmd/"+SupervisorName, "GOFLAGS=-buildvcs=false") // another build: no commit
+	if got := Supervisor(kgit); got != kgit {
+		t.Errorf("a kgit-supervisor of another build: %s, want kgit itself", got)
 	}
 }
 
