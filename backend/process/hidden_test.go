@@ -96,8 +96,8 @@ func TestHTTPSProbeGetsKgitsBinary(t *testing.T) {
 	small := backendtest.Build(t, t.TempDir(), "cmd/"+SupervisorName)
 	t.Setenv(SupervisorEnv, small)
 	b := newBackend(t) // kgit's binary is this test binary
-	if b.supervisor != small || b.kgit != self {
-		t.Fatalf("programs: supervisor %s, kgit %s", b.supervisor, b.kgit)
+	if b.supervisorProgram() != small || b.kgit != self {
+		t.Fatalf("programs: supervisor %s, kgit %s", b.supervisorProgram(), b.kgit)
 	}
 	plain := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer plain.Close()

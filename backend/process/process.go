@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -60,19 +61,27 @@ func DefaultRoot() string {
 
 // Backend runs pods as supervised host processes.
 type Backend struct {
-	root       string
-	kgit       string // kgit's own binary: supervises pods whose probes need TLS
-	supervisor string // supervises the other pods and serves Services (see Supervisor)
+	root string
+	kgit string // kgit's own binary: supervises pods whose probes need TLS
+
+	supervisorOnce sync.Once
+	supervisor     string // supervises the other pods and serves Services: see program
 }
 
 // New returns a process backend rooted at root. kgit is kgit's own binary, or any
 // program with the hidden modes of Hidden; "" gives a backend that only reads.
-func New(root, kgit string) *Backend {
-	b := &Backend{root: root, kgit: kgit, supervisor: kgit}
-	if kgit != "" {
-		b.supervisor = Supervisor(kgit)
-	}
-	return b
+func New(root, kgit string) *Backend { return &Backend{root: root, kgit: kgit} }
+
+// supervisorProgram is Supervisor(kgit), looked up when a pod or a proxy first starts:
+// a sync that starts nothing does not read the programs' build information.
+func (b *Backend) supervisorProgram() string {
+	b.supervisorOnce.Do(func() {
+		b.supervisor = b.kgit
+		if b.kgit != "" {
+			b.supervisor = Supervisor(b.kgit)
+		}
+	})
+	return b.supervisor
 }
 
 // Name implements backend.Backend.
@@ -186,7 +195,7 @@ func (b *Backend) program(spec *backend.PodSpec) string {
 			}
 		}
 	}
-	return b.supervisor
+	return b.supervisorProgram()
 }
 
 func (b *Backend) startSupervisor(id string, exe string) error {

@@ -96,8 +96,8 @@ func clusterIP(id, old string, routes []*backend.Service) (string, error) {
 }
 
 func (b *Backend) startProxy(id string) error {
-	dir := b.serviceDir(id)
-	if _, err := proxy.Start(b.supervisor, []string{argv0(b.supervisor), ProxyCommand, "--root", b.root, id}, filepath.Join(dir, "proxy.log")); err != nil {
+	dir, exe := b.serviceDir(id), b.supervisorProgram()
+	if _, err := proxy.Start(exe, []string{argv0(exe), ProxyCommand, "--root", b.root, id}, filepath.Join(dir, "proxy.log")); err != nil {
 		return fmt.Errorf("service %s: %w", strings.Replace(id, "_", "/", 1), err)
 	}
 	return nil
