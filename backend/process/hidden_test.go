@@ -120,8 +120,8 @@ func TestHTTPSProbeGetsKgitsBinary(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, b, p.ID, "ready", func(p *backend.Pod) bool { return p.Status.Ready })
-		var sup Proc
-		if err := readJSON(filepath.Join(b.podDir(p.ID), "supervisor.json"), &sup); err != nil {
+		sup, err := b.supervisorOf(p.ID)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", sup.PID)); exe != tc.want {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -47,8 +46,8 @@ func TestOrphanedPodStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, b, p.ID, "running", func(p *backend.Pod) bool { return p.Status.Phase == backend.PodRunning })
-	var sup Proc
-	if err := readJSON(filepath.Join(b.podDir(p.ID), "supervisor.json"), &sup); err != nil {
+	sup, err := b.supervisorOf(p.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.RemoveAll(b.podDir(p.ID)); err != nil {

@@ -398,9 +398,16 @@ func (b *Backend) readPod(id string) (*backend.Pod, error) {
 	return pod, nil
 }
 
-func (b *Backend) supervisorAlive(id string) bool {
+// supervisorOf is the process that supervises a pod, as supervisor.json records it.
+func (b *Backend) supervisorOf(id string) (Proc, error) {
 	var p Proc
-	return readJSON(filepath.Join(b.podDir(id), "supervisor.json"), &p) == nil && p.Alive()
+	err := readJSON(filepath.Join(b.podDir(id), "supervisor.json"), &p)
+	return p, err
+}
+
+func (b *Backend) supervisorAlive(id string) bool {
+	p, err := b.supervisorOf(id)
+	return err == nil && p.Alive()
 }
 
 // MarkTerminating implements backend.Terminator: a file in the pod's folder says it is
@@ -424,9 +431,7 @@ func (b *Backend) DeletePod(ctx context.Context, id string, grace time.Duration)
 		return nil
 	}
 
-	var sup Proc
-	_ = readJSON(filepath.Join(dir, "supervisor.json"), &sup)
-	if sup.Alive() {
+	if sup, _ := b.supervisorOf(id); sup.Alive() {
 		_ = os.WriteFile(filepath.Join(dir, "grace"), []byte(grace.String()), 0o600)
 		sup.Signal(syscall.SIGTERM)
 		if !sup.waitGone(grace + 5*time.Second) {
