@@ -5,6 +5,7 @@
 //	                       /healthz is 200 unless the file $UNHEALTHY exists, /version
 //	                       prints $VERSION, /pod $POD_NAME, /env/NAME $NAME; SIGTERM
 //	                       finishes the requests in flight and exits 0
+//	testapp serve-tls ADDR the same over HTTPS, with a self-signed certificate made at start
 //	testapp sleep          log a line and wait for SIGTERM
 //	testapp ignore-term    log a line and ignore SIGTERM
 //	testapp exit CODE      log a line and exit with CODE
@@ -14,8 +15,14 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io/fs"
+	"math/big"
 	"net/http"
 	"os"
 	"os/signal"
@@ -41,7 +48,7 @@ func main() {
 	}
 	fmt.Printf("hello from %s version %s\n", os.Getenv("POD_NAME"), os.Getenv("VERSION"))
 	switch os.Args[1] {
-	case "serve":
+	case "serve", "serve-tls":
 		addr := ":8080"
 		if len(os.Args) > 2 {
 			addr = os.Args[2]
@@ -59,8 +66,18 @@ func main() {
 		http.HandleFunc("/pod", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, os.Getenv("POD_NAME")) })
 		http.HandleFunc("/env/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, os.Getenv(r.URL.Path[len("/env/"):])) })
 		srv := &http.Server{Addr: addr}
+		listen := srv.ListenAndServe
+		if os.Args[1] == "serve-tls" {
+			cert, err := selfSigned()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+			listen = func() error { return srv.ListenAndServeTLS("", "") }
+		}
 		go func() {
-			if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+			if err := listen(); err != nil && err != http.ErrServerClosed {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(1)
 			}
@@ -105,4 +122,18 @@ func main() {
 		code, _ := strconv.Atoi(os.Args[2])
 		os.Exit(code)
 	}
+}
+
+// selfSigned makes a certificate for serve-tls: probes, like the kubelet's, do not verify.
+func selfSigned() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }

@@ -81,7 +81,7 @@ func (g *globals) backend(ctx context.Context) (backend.Backend, error) {
 		if err != nil {
 			return nil, fmt.Errorf("process: cannot find kgit's own binary: %w", err)
 		}
-		b = process.New(process.DefaultRoot(), process.Supervisor(exe))
+		b = process.New(process.DefaultRoot(), exe) // it finds kgit-supervisor itself
 	case docker.Name:
 		d, err := docker.New(g.stderr)
 		if err != nil {
