@@ -613,12 +613,16 @@ func (r *Reconciler) settle(st *State) {
 			delete(r.deleted, k)
 		}
 	}
-	for _, p := range st.Pods {
-		if r.deleting[p.ID] {
-			p.Status.Terminating = true
+	if len(r.deleting) > 0 {
+		for _, p := range st.Pods {
+			if r.deleting[p.ID] {
+				p.Status.Terminating = true
+			}
 		}
 	}
-	st.dropPods(func(p *backend.Pod) bool { _, gone := r.deleted[podKey(p)]; return gone })
+	if len(r.deleted) > 0 { // a sync that deleted nothing copies no listing
+		st.dropPods(func(p *backend.Pod) bool { _, gone := r.deleted[podKey(p)]; return gone })
+	}
 }
 
 // live drops pods that are being deleted.

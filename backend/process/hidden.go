@@ -32,7 +32,7 @@ func Supervisor(kgit string) string {
 		return p
 	}
 	beside := filepath.Join(filepath.Dir(kgit), SupervisorName)
-	if st, err := os.Stat(beside); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 && sameBuild(kgit, beside) {
+	if isExecutable(beside) && sameBuild(kgit, beside) {
 		return beside
 	}
 	return kgit

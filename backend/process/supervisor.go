@@ -379,9 +379,15 @@ func lookPath(name, path string) (string, error) {
 	}
 	for _, dir := range filepath.SplitList(path) {
 		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+		if isExecutable(p) {
 			return p, nil
 		}
 	}
 	return "", fmt.Errorf("executable %q not found in $PATH", name)
+}
+
+// isExecutable reports whether path is a file with an execute bit.
+func isExecutable(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
