@@ -373,6 +373,11 @@ func (b *Backend) readPod(id string) (*backend.Pod, error) {
 		return nil, fmt.Errorf("process: read pod %s: %w", id, err)
 	}
 	pod := &backend.Pod{ID: id, PodSpec: pf.PodSpec.Hidden(), UID: pf.UID, Created: pf.Created} // values from Secrets are for the supervisor only
+	// Whether the supervisor lives is asked before its status is read: a supervisor that
+	// finished on purpose wrote its last status (Done) before it exited, so a status read
+	// after a death was seen is final. The other order could pair a status from before
+	// the last write with the death that followed it, and call the pod SupervisorLost.
+	alive := b.supervisorAlive(id)
 	var st statusFile
 	if err := readJSON(filepath.Join(dir, "status.json"), &st); err == nil {
 		pod.Status = st.PodStatus
@@ -383,7 +388,7 @@ func (b *Backend) readPod(id string) (*backend.Pod, error) {
 			pod.Status.Containers = append(pod.Status.Containers, backend.ContainerStatus{Name: c.Name, State: backend.StateWaiting, Reason: "ContainerCreating"})
 		}
 	}
-	switch alive := b.supervisorAlive(id); {
+	switch {
 	case st.Stopping && !alive:
 		// Stopped, but its folder was not removed (the deleting CLI was killed).
 		pod.Status.Phase, pod.Status.Reason, pod.Status.Message = backend.PodFailed, "Stopped", "the pod was stopped"
