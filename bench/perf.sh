@@ -1,32 +1,109 @@
 #!/usr/bin/env bash
 # Measures kgit against what a user could use instead, in one run on this machine.
 #   noop N     no-op sync of a repository of N Deployments (replicas 0), process backend,
-#              against `git ls-tree -r HEAD | git cat-file --batch` reading the same blobs
-#   scale      0 -> 100 running pods, against a shell starting 100 detached processes;
+#              against `git ls-tree -r HEAD | git cat-file --batch` reading the same blobs:
+#              a cron sync (the previous no-op left its verdict in the state directory),
+#              and the same without the verdict (a full pass: the first no-op after a
+#              change, or a lost state directory)
+#   scale      0 -> 100 running pods, against a shell starting 100 detached processes
+#              (each in its own session, stdio closed) and waiting until all 100 run;
 #              and the supervisors' memory (RSS, PSS) per pod, kgit-supervisor's and
 #              kgit's own binary's; the machine's CPU use with the 100 idle pods
+#   ingress    the ingress controller idle (an Ingress, a Service, one pod that sleeps):
+#              its CPU time against an idle pod's supervisor's, in the same windows of
+#              10 s (as "scale" measures idle pods), and its memory
+#   idle       the CPU that waiting costs: 20 idle pods (sleep) and 20 CronJobs waiting
+#              for their time (@yearly), in one app, each group's CPU time (utime +
+#              stime of its processes, from /proc) over the same 60 s windows: a
+#              CronJob's scheduler against an idle pod's supervisor, per process; and
+#              the schedulers' memory (RSS, PSS)
 #   git        first sync of a repository of 10,000 commits (file:// URL) against
 #              `git clone --bare` (kgit fetching with the git command line, and with
 #              go-git); a sync after one new commit against `git fetch`
 # Usage: bench/perf.sh [RUNS [SECTION...]]   (median of RUNS, default 5; sections: noop
-# scale git, default all)
+# scale ingress idle git, default all)
 set -euo pipefail
 runs=${1:-5}
 sections=${*:2}
-sections=${sections:-noop scale git}
+sections=${sections:-noop scale ingress idle git}
 want() { [[ " $sections " == *" $1 "* ]]; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 export KGIT_STATE_DIR=$work/state KGIT_PROCESS_ROOT=$work/root
-trap '"$work/kgit" down --repo "$work/scale" --app scale >/dev/null 2>&1 || true; pkill -f "kgit-bench-sleep" || true; rm -rf "$work"' EXIT
+trap '"$work/kgit" down --repo "$work/scale" --app scale >/dev/null 2>&1 || true; "$work/kgit" down --repo "$work/ing" --app ing >/dev/null 2>&1 || true; "$work/kgit" down --repo "$work/idle" --app idle >/dev/null 2>&1 || true; peer_stop; rm -rf "$work"' EXIT
 # kgit and kgit-supervisor side by side, as `go install ./cmd/...` puts them
-(cd "$root" && go build -o "$work/" ./cmd/kgit ./cmd/kgit-supervisor)
+(cd "$root" && go build -tags kustomize_disable_go_plugin_support -o "$work/" ./cmd/kgit ./cmd/kgit-supervisor)
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-elapsed() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo "$(now) - $t0" | bc; }
+# elapsed CMD...: the seconds CMD takes. A command that fails is said on stderr and
+# voids every figure (report refuses to print one): a peer that fails at once must
+# never pass for a fast one.
+elapsed() {
+  local t0 t1 rc=0
+  t0=$(now); "$@" >/dev/null 2>"$work/elapsed.err" || rc=$?; t1=$(now)
+  if ((rc != 0)); then
+    { echo "FAILED (exit $rc): $*"; tail -5 "$work/elapsed.err"; } >&2
+    touch "$work/failed"
+  fi
+  echo "$t1 - $t0" | bc
+}
+diff_ok() { "$@" || [[ $? == 1 ]]; } # kgit diff: exit 1 means differences, not failure
 peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; } # KiB
-report() { printf '%-44s %9s   %-40s %9s   ratio %s\n' "$1" "$2" "$3" "$4" "$(echo "scale=2; $2 / $4" | bc)"; }
+report() {
+  if [[ -e $work/failed ]]; then echo "a command failed (above): no figure for \"$1\"" >&2; exit 1; fi
+  printf '%-44s %9s   %-40s %9s   ratio %s\n' "$1" "$2" "$3" "$4" "$(echo "scale=2; $2 / $4" | bc)"
+}
 git_commit() { git -C "$1" add -A && git -C "$1" -c user.name=b -c user.email=b@b commit -qm "$2"; }
+
+# The peer of "0 -> 100 running pods": a shell starts 100 detached processes (each in a
+# session of its own, stdio closed, as a pod's supervisor is) and waits until all 100
+# run: until each has exec'd sleep (before that it is a copy of this shell), as kgit's
+# sync waits until its 100 pods run. Its PIDs go to peer.pids for peer_stop. (It used
+# to run `sh -c "exec -a ..."`: sh is dash here, which has no `exec -a`, so every
+# process failed at once and nothing was started.)
+peer_spawn() {
+  local pids=() p c n deadline=$((SECONDS + 60))
+  for _ in $(seq 100); do
+    setsid sleep 3600 </dev/null >/dev/null 2>&1 &
+    pids+=($!)
+  done
+  printf '%s\n' "${pids[@]}" >"$work/peer.pids"
+  while :; do
+    n=0
+    for p in "${pids[@]}"; do # read is a builtin: polling forks nothing
+      c=; read -r c <"/proc/$p/comm" 2>/dev/null || true
+      [[ $c == sleep ]] && n=$((n + 1))
+    done
+    ((n == 100)) && return 0
+    ((SECONDS < deadline)) || { echo "peer: $n of 100 processes running after 60 s" >&2; return 1; }
+  done
+}
+# peer_stop kills the peer's processes, and only them, and waits until they are gone.
+peer_stop() {
+  [[ -s $work/peer.pids ]] || return 0
+  local p
+  kill $(cat "$work/peer.pids") 2>/dev/null || true
+  for p in $(cat "$work/peer.pids"); do
+    while [[ -e /proc/$p ]] && [[ $(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) != Z ]]; do sleep 0.01; done
+  done
+  : >"$work/peer.pids"
+}
+
+sleepers() { # FILE N: a Deployment of N idle pods (sleep)
+  cat > "$1" <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: $2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: main, image: example.com/web:1, command: [sleep, "3600"]}]
+YAML
+}
 
 deployments() { # DIR N
   mkdir -p "$1"; git -C "$1" init -q -b main
@@ -50,36 +127,36 @@ YAML
 want noop && for n in 100 1000 10000; do
   deployments "$work/noop$n" $n
   "$work/kgit" sync --repo "$work/noop$n" --app noop$n --timeout 10m >/dev/null 2>&1
-  k=$(for i in $(seq "$runs"); do elapsed "$work/kgit" sync --repo "$work/noop$n" --app noop$n; done | median)
-  g=$(for i in $(seq "$runs"); do elapsed sh -c "git -C $work/noop$n ls-tree -r HEAD | awk '{print \$3}' | git -C $work/noop$n cat-file --batch"; done | median)
-  report "no-op sync, $n Deployments (s)" "$k" "git ls-tree | cat-file --batch (s)" "$g"
-  echo "  kgit peak RSS: $(( $(peak "$work/kgit" sync --repo "$work/noop$n" --app noop$n) / 1024 )) MB"
+  "$work/kgit" sync --repo "$work/noop$n" --app noop$n >/dev/null 2>&1 # the no-op that leaves the verdict
+  # the peer must read every blob: count them once
+  blobs=$(git -C "$work/noop$n" ls-tree -r HEAD | awk '{print $3}' | git -C "$work/noop$n" cat-file --batch-check | grep -c ' blob ')
+  ((blobs == n)) || { echo "peer: $blobs blobs, want $n" >&2; exit 1; }
+  ks=(); fs=(); gs=() # kgit and its peer alternate, so that load falls on both alike
+  for i in $(seq "$runs"); do
+    ks+=("$(elapsed "$work/kgit" sync --repo "$work/noop$n" --app noop$n)")
+    gs+=("$(elapsed bash -o pipefail -c "git -C $work/noop$n ls-tree -r HEAD | awk '{print \$3}' | git -C $work/noop$n cat-file --batch")")
+    rm -rf "$work/state/steady"
+    fs+=("$(elapsed "$work/kgit" sync --repo "$work/noop$n" --app noop$n)")
+  done
+  g=$(printf '%s\n' "${gs[@]}" | median)
+  report "no-op sync, $n Deployments (s)" "$(printf '%s\n' "${ks[@]}" | median)" "git ls-tree | cat-file --batch (s)" "$g"
+  report "  the same without the verdict (s)" "$(printf '%s\n' "${fs[@]}" | median)" "git ls-tree | cat-file --batch (s)" "$g"
+  echo "  kgit peak RSS: $(( $(peak "$work/kgit" sync --repo "$work/noop$n" --app noop$n) / 1024 )) MB (with the verdict)," \
+    "$(( $(rm -rf "$work/state/steady"; peak "$work/kgit" sync --repo "$work/noop$n" --app noop$n) / 1024 )) MB (without)"
 done
 
 if want scale; then
 mkdir -p "$work/scale"; git -C "$work/scale" init -q -b main
 scale_manifest() {
-  cat > "$work/scale/web.yaml" <<YAML
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: $1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers: [{name: main, image: example.com/web:1, command: [sleep, "3600"]}]
-YAML
+  sleepers "$work/scale/web.yaml" "$1"
   git -C "$work/scale" add . && git_commit "$work/scale" "$1"
 }
 ks=(); ss=()
 for i in $(seq "$runs"); do
   scale_manifest 0; "$work/kgit" sync --repo "$work/scale" --app scale >/dev/null 2>&1
   scale_manifest 100; ks+=("$(elapsed "$work/kgit" sync --repo "$work/scale" --app scale)")
-  ss+=("$(elapsed sh -c 'for i in $(seq 100); do setsid sh -c "exec -a kgit-bench-sleep sleep 3600" </dev/null >/dev/null 2>&1 & done; wait')")
-  pkill -f kgit-bench-sleep || true
+  ss+=("$(elapsed peer_spawn)")
+  peer_stop
 done
 report "scale 0 -> 100 running pods (s)" "$(printf '%s\n' "${ks[@]}" | median)" "shell: 100 detached processes (s)" "$(printf '%s\n' "${ss[@]}" | median)"
 supervisor_memory() { # LABEL: the RSS and PSS of the running supervisors, per pod
@@ -124,7 +201,101 @@ git_commit "$work/scale" probed
 "$work/kgit" sync --repo "$work/scale" --app scale >/dev/null 2>&1
 sleep 5 # a few probe periods
 supervisor_memory "kgit-supervisor, httpGet probes every second"
+# the same pods probed over gRPC (grpc.health.v1 over HTTP/2, kgit's own client)
+sed -i 's|httpGet: {path: /healthz, port: 8080}|grpc: {port: 8080}|' "$work/scale/web.yaml"
+git_commit "$work/scale" grpc
+"$work/kgit" sync --repo "$work/scale" --app scale >/dev/null 2>&1
+sleep 5
+supervisor_memory "kgit-supervisor, grpc probes every second"
 "$work/kgit" down --repo "$work/scale" --app scale >/dev/null 2>&1
+fi
+
+if want ingress; then
+mkdir -p "$work/ing"; git -C "$work/ing" init -q -b main
+cat > "$work/ing/app.yaml" <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: idle}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: idle}}
+  template:
+    metadata: {labels: {app: idle}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: main, image: example.com/idle:1, command: [sleep, "3600"]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: idle}
+spec:
+  selector: {app: idle}
+  ports: [{port: 80}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: idle}
+spec:
+  defaultBackend: {service: {name: idle, port: {number: 80}}}
+YAML
+git_commit "$work/ing" ingress
+KGIT_INGRESS_ADDR=127.0.0.1:0 "$work/kgit" sync --repo "$work/ing" --app ing >/dev/null 2>&1
+ctl=$(pgrep -f "__ingress $work/root/ingress"); sup=$(pgrep -f "__supervise --root $work/root" | head -1); prx=$(pgrep -f "__proxy --root $work/root" | head -1)
+# time on a CPU of every thread of a process, in µs (/proc/PID/schedstat is the main
+# thread's only, and a Go program's timers run on the others)
+ticks() { cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {print int(s / 1000)}'; }
+ic=(); sc=(); pc=()
+for i in $(seq "$runs"); do # the three over the same 10 s, so load falls on all alike
+  c0=$(ticks "$ctl"); s0=$(ticks "$sup"); p0=$(ticks "$prx"); sleep 10
+  ic+=($(( $(ticks "$ctl") - c0 ))); sc+=($(( $(ticks "$sup") - s0 ))); pc+=($(( $(ticks "$prx") - p0 )))
+done
+echo "  idle CPU over 10 s (median of $runs, µs): ingress controller $(printf '%s\n' "${ic[@]}" | median), a pod's supervisor $(printf '%s\n' "${sc[@]}" | median), the Service's proxy $(printf '%s\n' "${pc[@]}" | median)"
+echo "  ingress controller memory: RSS $(awk '/VmRSS/ {print $2}' /proc/$ctl/status) KiB (anonymous $(awk '/RssAnon/ {print $2}' /proc/$ctl/status) KiB), PSS $(awk '/^Pss:/ {print $2}' /proc/$ctl/smaps_rollup) KiB"
+"$work/kgit" down --repo "$work/ing" --app ing >/dev/null 2>&1
+fi
+
+if want idle; then
+mkdir -p "$work/idle"; git -C "$work/idle" init -q -b main
+sleepers "$work/idle/web.yaml" 20
+for i in $(seq 0 19); do
+  cat > "$work/idle/cron-$i.yaml" <<YAML
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: cron-$i}
+spec:
+  schedule: "@yearly"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: main, image: example.com/job:1, command: ["true"]}]
+YAML
+done
+git_commit "$work/idle" idle
+"$work/kgit" sync --repo "$work/idle" --app idle >/dev/null 2>&1
+cpu_ticks() { # PATTERN: the CPU ticks (utime + stime) of the processes whose command line has it
+  local t=0 p
+  for p in $(pgrep -f "$1"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo $t
+}
+hz=$(getconf CLK_TCK); sup=(); sch=()
+for i in $(seq "$runs"); do # both groups over the same window: load falls on both alike
+  s0=$(cpu_ticks "__supervise --root $work/root"); c0=$(cpu_ticks "__cron --backend process $work/root")
+  sleep 60
+  s1=$(cpu_ticks "__supervise --root $work/root"); c1=$(cpu_ticks "__cron --backend process $work/root")
+  sup+=("$(echo "scale=3; ($s1 - $s0) * 1000 / $hz / 20" | bc)") # ms per process per minute
+  sch+=("$(echo "scale=3; ($c1 - $c0) * 1000 / $hz / 20" | bc)")
+done
+echo "idle CPU, ms per process per minute (20 of each, $runs windows of 60 s):"
+echo "  a CronJob's scheduler waiting: $(printf '%s\n' "${sch[@]}" | median)   an idle pod's supervisor: $(printf '%s\n' "${sup[@]}" | median)"
+echo "  windows: schedulers ${sch[*]}; supervisors ${sup[*]}"
+rss=0; pss=0; n=0 # the schedulers' memory, as supervisor_memory gives the supervisors'
+for p in $(pgrep -f "__cron --backend process $work/root"); do
+  rss=$((rss + $(awk '/VmRSS/ {print $2}' /proc/$p/status))); pss=$((pss + $(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup))); n=$((n + 1))
+done
+echo "  a CronJob's scheduler (kgit's own binary) over $n: RSS $((rss / n)) KiB, PSS $((pss / n)) KiB"
+"$work/kgit" down --repo "$work/idle" --app idle >/dev/null 2>&1
 fi
 
 want git || exit 0
@@ -142,12 +313,14 @@ url="file://$work/hist"
 kc=(); kl=(); gc=(); kf=(); gf=()
 for i in $(seq "$runs"); do
   rm -rf "$work/state/git" "$work/bare.git"
-  kl+=("$(KGIT_GIT=go-git elapsed "$work/kgit" diff --repo "$url" --app hist)")
+  kl+=("$(KGIT_GIT=go-git elapsed diff_ok "$work/kgit" diff --repo "$url" --app hist)")
   rm -rf "$work/state/git"
-  kc+=("$(elapsed "$work/kgit" diff --repo "$url" --app hist)")
+  kc+=("$(elapsed diff_ok "$work/kgit" diff --repo "$url" --app hist)")
   gc+=("$(elapsed git clone -q --bare "$url" "$work/bare.git")")
-  (cd "$work/hist" && sed -i "s/app:[0-9]*/app:x$i/" app.yaml && git_commit . "next $i")
-  kf+=("$(elapsed "$work/kgit" diff --repo "$url" --app hist)")
+  # the image only: `s/app:[0-9]*/` also hit the labels ({app: a} -> {app:x1 a}), so
+  # kgit read an invalid commit and exited 3 before diffing, unseen behind >/dev/null
+  (cd "$work/hist" && sed -i "s|example.com/app:[^\"]*|example.com/app:x$i|" app.yaml && git_commit . "next $i")
+  kf+=("$(elapsed diff_ok "$work/kgit" diff --repo "$url" --app hist)")
   gf+=("$(elapsed git -C "$work/bare.git" fetch -q origin '+refs/heads/*:refs/heads/*')")
 done
 report "first sync of 10,000 commits (diff, s)" "$(printf '%s\n' "${kc[@]}" | median)" "git clone --bare (s)" "$(printf '%s\n' "${gc[@]}" | median)"

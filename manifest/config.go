@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -155,6 +156,9 @@ func (vf *VolumeFiles) FileMode(f VolumeFile) fs.FileMode {
 type PodValues struct {
 	Env   map[string]*Resolved    // by container name
 	Files map[string]*VolumeFiles // by volume name
+	// PullSecrets are the registry credentials of the pod's imagePullSecrets: each
+	// Secret's .dockerconfigjson (or legacy .dockercfg), in order.
+	PullSecrets []string
 }
 
 // Uses reports whether a pod spec takes anything from ConfigMaps or Secrets.
@@ -164,7 +168,7 @@ func Uses(spec *PodSpec) bool {
 			return true
 		}
 	}
-	for _, c := range spec.Containers {
+	for _, c := range append(spec.InitContainers[:len(spec.InitContainers):len(spec.InitContainers)], spec.Containers...) {
 		if len(c.EnvFrom) > 0 {
 			return true
 		}
@@ -181,16 +185,21 @@ func Uses(spec *PodSpec) bool {
 // Secrets. A RefError's Field is relative to the pod spec.
 func (cs *ConfigSources) ForPod(ns string, spec *PodSpec) (*PodValues, error) {
 	pv := &PodValues{Env: map[string]*Resolved{}, Files: map[string]*VolumeFiles{}}
-	for i := range spec.Containers {
-		r, err := cs.Resolve(ns, &spec.Containers[i])
-		if err != nil {
-			var re *RefError
-			if errors.As(err, &re) {
-				re.Field = fmt.Sprintf("containers[%d].%s", i, re.Field)
+	for _, list := range []struct {
+		field      string
+		containers []Container
+	}{{"initContainers", spec.InitContainers}, {"containers", spec.Containers}} {
+		for i := range list.containers {
+			r, err := cs.Resolve(ns, &list.containers[i])
+			if err != nil {
+				var re *RefError
+				if errors.As(err, &re) {
+					re.Field = fmt.Sprintf("%s[%d].%s", list.field, i, re.Field)
+				}
+				return nil, err
 			}
-			return nil, err
+			pv.Env[list.containers[i].Name] = r
 		}
-		pv.Env[spec.Containers[i].Name] = r
 	}
 	for i, v := range spec.Volumes {
 		var (
@@ -215,7 +224,33 @@ func (cs *ConfigSources) ForPod(ns string, spec *PodSpec) (*PodValues, error) {
 		files.Secret = v.Secret != nil
 		pv.Files[v.Name] = files
 	}
+	// A pull secret that is missing is left out, as the kubelet leaves it (the pull may
+	// then fail, naming the image).
+	for _, name := range PullSecretNames(spec) {
+		data := cs.secrets[ns+"/"+name]
+		for _, key := range []string{".dockerconfigjson", ".dockercfg"} {
+			if v, ok := data[key]; ok {
+				pv.PullSecrets = append(pv.PullSecrets, v)
+				break
+			}
+		}
+	}
 	return pv, nil
+}
+
+// PullSecretNames are the names of a pod spec's imagePullSecrets.
+func PullSecretNames(spec *PodSpec) []string {
+	var refs []struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(spec.ImagePullSecrets, &refs)
+	var out []string
+	for _, r := range refs {
+		if r.Name != "" {
+			out = append(out, r.Name)
+		}
+	}
+	return out
 }
 
 // volumeFiles lays out a ConfigMap's or Secret's data as a volume: every key, or the
@@ -266,7 +301,7 @@ func (cs *ConfigSources) digest(ns string, spec *PodSpec) (string, error) {
 		return "", err
 	}
 	h := sha256.New()
-	for i, c := range spec.Containers {
+	for i, c := range append(spec.InitContainers[:len(spec.InitContainers):len(spec.InitContainers)], spec.Containers...) {
 		r := pv.Env[c.Name]
 		for _, e := range r.From {
 			fmt.Fprintf(h, "%d:%s=%q\n", i, e.Name, e.Value)
@@ -329,17 +364,6 @@ func stampConfig(objs []*Object) ErrorList {
 
 // templateMeta is the metadata of an object's pods: its template's, or a Pod's own.
 func (o *Object) templateMeta() *ObjectMeta {
-	switch v := o.Obj.(type) {
-	case *Deployment:
-		return &v.Spec.Template.ObjectMeta
-	case *ReplicaSet:
-		return &v.Spec.Template.ObjectMeta
-	case *Pod:
-		return &v.ObjectMeta
-	case *DaemonSet:
-		return &v.Spec.Template.ObjectMeta
-	case *StatefulSet:
-		return &v.Spec.Template.ObjectMeta
-	}
-	return nil
+	meta, _, _ := o.pod()
+	return meta
 }

@@ -27,33 +27,35 @@ const (
 type Object struct {
 	File string
 	Line int // line of the document's first key
-	// Obj is *Deployment, *ReplicaSet or *Pod.
+	// Obj is a Resource: a modelled kind's type (*Deployment, *Service, ...) or
+	// *Unstructured for every other kind.
 	Obj any
+	// kind is Obj's kind, when decoding found it (a custom resource's may come from a
+	// CustomResourceDefinition of the same tree).
+	kind *Kind
+	// Raw is the document exactly as written (as JSON, keys in the order written): what
+	// render prints and what a cluster is given, with fields kgit does not model.
+	Raw []byte
 	// lines maps a field path to the line it was written on, for errors found later.
 	lines map[string]int
 }
 
 // Meta returns the object's TypeMeta and ObjectMeta.
 func (o *Object) Meta() (*TypeMeta, *ObjectMeta) {
-	switch v := o.Obj.(type) {
-	case *Deployment:
-		return &v.TypeMeta, &v.ObjectMeta
-	case *ReplicaSet:
-		return &v.TypeMeta, &v.ObjectMeta
-	case *Pod:
-		return &v.TypeMeta, &v.ObjectMeta
-	case *DaemonSet:
-		return &v.TypeMeta, &v.ObjectMeta
-	case *ConfigMap:
-		return &v.TypeMeta, &v.ObjectMeta
-	case *Secret:
-		return &v.TypeMeta, &v.ObjectMeta
-	case *Service:
-		return &v.TypeMeta, &v.ObjectMeta
-	case *StatefulSet:
-		return &v.TypeMeta, &v.ObjectMeta
+	r, ok := o.Obj.(Resource)
+	if !ok {
+		panic(fmt.Sprintf("manifest: unexpected object %T", o.Obj))
 	}
-	panic(fmt.Sprintf("manifest: unexpected object %T", o.Obj))
+	return r.GetTypeMeta(), r.GetObjectMeta()
+}
+
+// Kind returns the object's kind: its entry in the kinds table, or a custom resource's.
+func (o *Object) Kind() *Kind {
+	if o.kind == nil {
+		t, _ := o.Meta()
+		o.kind = KindOf(t.APIVersion, t.Kind, nil)
+	}
+	return o.kind
 }
 
 // Key is kind/namespace/name, the identity of an object within an app.
@@ -88,36 +90,13 @@ type Key struct {
 
 func (k Key) String() string { return strings.ToLower(k.Kind) + "/" + k.Name }
 
-// kinds maps apiVersion+kind to a constructor of the typed object.
-var kinds = map[string]func() any{
-	"apps/v1/Deployment":  func() any { return new(Deployment) },
-	"apps/v1/ReplicaSet":  func() any { return new(ReplicaSet) },
-	"v1/Pod":              func() any { return new(Pod) },
-	"apps/v1/DaemonSet":   func() any { return new(DaemonSet) },
-	"v1/ConfigMap":        func() any { return new(ConfigMap) },
-	"v1/Secret":           func() any { return new(Secret) },
-	"v1/Service":          func() any { return new(Service) },
-	"apps/v1/StatefulSet": func() any { return new(StatefulSet) },
-}
-
-// New returns a new, empty object of a kind kgit knows (by its kind alone), or nil.
-func New(kind string) any {
-	for k, f := range kinds {
-		if strings.HasSuffix(k, "/"+kind) {
-			return f()
-		}
+// New returns a new, empty object of a kind (by its kind alone): the modelled kind's
+// type, or an *Unstructured for any other kind.
+func New(kind string) Resource {
+	if k := kindsByName[kind]; k != nil && k.Modelled() {
+		return k.New()
 	}
-	return nil
-}
-
-// supportedKinds names the kinds of the kinds table, for messages.
-func supportedKinds() string {
-	var names []string
-	for k := range kinds {
-		names = append(names, k[strings.LastIndexByte(k, '/')+1:])
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return &Unstructured{}
 }
 
 // Decode reads every document of one YAML or JSON file. It returns all the objects, or
@@ -199,18 +178,19 @@ func decodeDocument(file string, doc *yaml.Node) (*Object, ErrorList) {
 	case apiVersion == "":
 		return nil, ErrorList{obj.errorf("apiVersion", nil, "Required value: apiVersion is missing")}
 	}
-	newObj, ok := kinds[apiVersion+"/"+kind]
-	if !ok {
-		for k := range kinds {
-			if strings.HasSuffix(k, "/"+kind) {
-				return nil, ErrorList{obj.errorf("apiVersion", apiVersion, "kind %s has apiVersion %s", kind, strings.TrimSuffix(k, "/"+kind))}
-			}
-		}
-		return nil, ErrorList{obj.errorf("kind", kind, "unsupported kind (supported: %s)", supportedKinds())}
+	k, err := kindOfDocument(obj, apiVersion, kind)
+	if err != nil {
+		return nil, ErrorList{err}
 	}
-	target := newObj()
-	w := &walker{obj: obj}
-	w.walk(root, reflect.TypeOf(target).Elem(), "", 0)
+	obj.kind = k
+	var target Resource = &Unstructured{}
+	shape := unstructuredShape
+	if k.Modelled() {
+		target = k.New()
+		shape = reflect.TypeOf(target).Elem()
+	}
+	w := &walker{obj: obj, lenient: !k.Modelled()}
+	w.walk(root, shape, "", 0)
 	if w.shapeErr {
 		return nil, w.errs
 	}
@@ -221,7 +201,7 @@ func decodeDocument(file string, doc *yaml.Node) (*Object, ErrorList) {
 	if err := json.Unmarshal(raw.Bytes(), target); err != nil {
 		return nil, ErrorList{obj.errorf("", nil, "%v", err)}
 	}
-	obj.Obj = target
+	obj.Obj, obj.Raw = target, raw.Bytes()
 	return obj, w.errs
 }
 
@@ -242,6 +222,9 @@ type walker struct {
 	// shapeErr is set by errors that stop decoding (a wrong type); unknown fields do
 	// not, so validation still reports everything else in the same pass.
 	shapeErr bool
+	// lenient: fields the type does not have are kept, not errors (a kind kgit does not
+	// model: only apiVersion, kind and metadata are checked).
+	lenient bool
 }
 
 var (
@@ -338,6 +321,10 @@ func (w *walker) walkStruct(n *yaml.Node, t reflect.Type, path string, depth int
 		seen[k.Value] = true
 		w.obj.lines[p] = k.Line // a field is where its key is written
 		ft, ok := fields[k.Value]
+		if !ok && w.lenient {
+			w.walk(v, rawType, p, depth+1)
+			continue
+		}
 		if !ok {
 			names := make([]string, 0, len(fields))
 			for name := range fields {

@@ -65,11 +65,7 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var keys []string
-	for _, o := range objs {
-		k := o.Key()
-		keys = append(keys, k.Kind+"/"+k.Namespace+"/"+k.Name)
-	}
+	keys := keysOf(objs)
 	if diff := cmp.Diff([]string{"Pod/default/a", "Deployment/prod/web", "ReplicaSet/default/rs"}, keys); diff != "" {
 		t.Errorf("objects (-want +got):\n%s", diff)
 	}

@@ -13,78 +13,20 @@ const (
 func ptr[T any](v T) *T { return &v }
 
 // Default fills in what the Kubernetes API server would, so that a template's hash and a
-// diff compare like with like.
+// diff compare like with like: the namespace of a namespaced kind, and the kind's own
+// defaults.
 func Default(o *Object) {
+	k := o.Kind()
 	_, meta := o.Meta()
-	if meta.Namespace == "" {
+	switch {
+	case !k.Namespaced:
+		meta.Namespace = "" // as the API server does for a cluster-scoped kind
+	case meta.Namespace == "":
 		meta.Namespace = DefaultNamespace
 	}
-	switch v := o.Obj.(type) {
-	case *Deployment:
-		defaultDeployment(&v.Spec)
-	case *ReplicaSet:
-		if v.Spec.Replicas == nil {
-			v.Spec.Replicas = ptr[int32](1)
-		}
-		DefaultPodSpec(&v.Spec.Template.Spec)
-	case *Pod:
-		DefaultPodSpec(&v.Spec)
-	case *DaemonSet:
-		defaultDaemonSet(&v.Spec)
-	case *StatefulSet:
-		defaultStatefulSet(&v.Spec)
-	case *Service:
-		defaultService(&v.Spec)
+	if k.defaults != nil {
+		k.defaults(o.Obj.(Resource))
 	}
-}
-
-// defaultDaemonSet: RollingUpdate with maxUnavailable 1 and maxSurge 0.
-func defaultDaemonSet(s *DaemonSetSpec) {
-	if s.UpdateStrategy.Type == "" {
-		s.UpdateStrategy.Type = "RollingUpdate"
-	}
-	if s.UpdateStrategy.Type == "RollingUpdate" {
-		if s.UpdateStrategy.RollingUpdate == nil {
-			s.UpdateStrategy.RollingUpdate = &RollingUpdateDeployment{}
-		}
-		if s.UpdateStrategy.RollingUpdate.MaxUnavailable == nil {
-			s.UpdateStrategy.RollingUpdate.MaxUnavailable = ptr(FromInt(1))
-		}
-		if s.UpdateStrategy.RollingUpdate.MaxSurge == nil {
-			s.UpdateStrategy.RollingUpdate.MaxSurge = ptr(FromInt(0))
-		}
-	}
-	if s.RevisionHistoryLimit == nil {
-		s.RevisionHistoryLimit = ptr[int32](DefaultRevisionHistoryLimit)
-	}
-	DefaultPodSpec(&s.Template.Spec)
-}
-
-func defaultDeployment(s *DeploymentSpec) {
-	if s.Replicas == nil {
-		s.Replicas = ptr[int32](1)
-	}
-	if s.Strategy.Type == "" {
-		s.Strategy.Type = "RollingUpdate"
-	}
-	if s.Strategy.Type == "RollingUpdate" {
-		if s.Strategy.RollingUpdate == nil {
-			s.Strategy.RollingUpdate = &RollingUpdateDeployment{}
-		}
-		if s.Strategy.RollingUpdate.MaxSurge == nil {
-			s.Strategy.RollingUpdate.MaxSurge = ptr(FromString("25%"))
-		}
-		if s.Strategy.RollingUpdate.MaxUnavailable == nil {
-			s.Strategy.RollingUpdate.MaxUnavailable = ptr(FromString("25%"))
-		}
-	}
-	if s.RevisionHistoryLimit == nil {
-		s.RevisionHistoryLimit = ptr[int32](DefaultRevisionHistoryLimit)
-	}
-	if s.ProgressDeadlineSeconds == nil {
-		s.ProgressDeadlineSeconds = ptr[int32](DefaultProgressDeadlineSeconds)
-	}
-	DefaultPodSpec(&s.Template.Spec)
 }
 
 // DefaultPodSpec applies core/v1 SetDefaults_PodSpec, _Container and _Probe.
@@ -130,6 +72,13 @@ func defaultContainer(c *Container) {
 	for _, p := range []*Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
 		defaultProbe(p)
 	}
+	if l := c.Lifecycle; l != nil {
+		for _, h := range []*LifecycleHandler{l.PostStart, l.PreStop} {
+			if h != nil {
+				defaultHTTPGet(h.HTTPGet)
+			}
+		}
+	}
 }
 
 func defaultProbe(p *Probe) {
@@ -148,13 +97,18 @@ func defaultProbe(p *Probe) {
 	if p.FailureThreshold == 0 {
 		p.FailureThreshold = 3
 	}
-	if h := p.HTTPGet; h != nil {
-		if h.Path == "" {
-			h.Path = "/"
-		}
-		if h.Scheme == "" {
-			h.Scheme = "HTTP"
-		}
+	defaultHTTPGet(p.HTTPGet)
+}
+
+func defaultHTTPGet(h *HTTPGetAction) {
+	if h == nil {
+		return
+	}
+	if h.Path == "" {
+		h.Path = "/"
+	}
+	if h.Scheme == "" {
+		h.Scheme = "HTTP"
 	}
 }
 

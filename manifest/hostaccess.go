@@ -32,13 +32,18 @@ func HostAccess(o *Object) []*FieldError {
 			add(fmt.Sprintf("volumes[%d].hostPath", i), "a hostPath volume ("+v.HostPath.Path+")")
 		}
 	}
-	for i, c := range spec.Containers {
-		sc := ContainerSecurity(&c)
-		if sc.Privileged {
-			add(fmt.Sprintf("containers[%d].securityContext.privileged", i), "privileged")
-		}
-		if len(sc.Add) > 0 {
-			add(fmt.Sprintf("containers[%d].securityContext.capabilities.add", i), fmt.Sprintf("adding capabilities %v", sc.Add))
+	for _, list := range []struct {
+		field      string
+		containers []Container
+	}{{"initContainers", spec.InitContainers}, {"containers", spec.Containers}} {
+		for i, c := range list.containers {
+			sc := ContainerSecurity(&c)
+			if sc.Privileged {
+				add(fmt.Sprintf("%s[%d].securityContext.privileged", list.field, i), "privileged")
+			}
+			if len(sc.Add) > 0 {
+				add(fmt.Sprintf("%s[%d].securityContext.capabilities.add", list.field, i), fmt.Sprintf("adding capabilities %v", sc.Add))
+			}
 		}
 	}
 	return out
@@ -77,6 +82,17 @@ func UnhonouredVolumeFields() []string {
 		"containers[].volumeMounts[].recursiveReadOnly", "volumes[].emptyDir.sizeLimit", "volumes[].hostPath.type"}
 	for _, s := range UnhonouredVolumeSources {
 		out = append(out, "volumes[]."+s)
+	}
+	return out
+}
+
+// UnhonouredLifecycleFields are the lifecycle fields, as Unhonoured matches them, that no
+// backend honours: a tcpSocket hook (Kubernetes accepts it and does nothing either) and
+// stopSignal.
+func UnhonouredLifecycleFields() []string {
+	var out []string
+	for _, list := range []string{"containers[]", "initContainers[]"} {
+		out = append(out, list+".lifecycle.postStart.tcpSocket", list+".lifecycle.preStop.tcpSocket", list+".lifecycle.stopSignal")
 	}
 	return out
 }

@@ -18,23 +18,28 @@ func Parse(files []File) ([]*Object, error) {
 		objs, errs := parseFile(files[i])
 		return result{objs, errs}, nil
 	})
-	var objs []*Object
+	var all, objs []*Object
 	var errs ErrorList
-	seen := map[Key]*Object{}
 	for _, r := range results {
 		errs = append(errs, r.errs...)
-		for _, o := range r.objs {
-			k := o.Key()
-			if prev, dup := seen[k]; dup {
-				errs = append(errs, o.errorf("metadata.name", k.Name, "Duplicate value: %s %s/%s is also defined at %s:%d", k.Kind, k.Namespace, k.Name, prev.File, prev.Line))
-				continue
-			}
-			seen[k] = o
-			objs = append(objs, o)
+		all = append(all, r.objs...)
+	}
+	scopeCustomResources(all)
+	seen := map[Key]*Object{}
+	for _, o := range all {
+		k := o.Key()
+		if prev, dup := seen[k]; dup {
+			errs = append(errs, o.errorf("metadata.name", k.Name, "Duplicate value: %s %s/%s is also defined at %s:%d", k.Kind, k.Namespace, k.Name, prev.File, prev.Line))
+			continue
 		}
+		seen[k] = o
+		objs = append(objs, o)
 	}
 	if len(errs) == 0 {
 		errs = stampConfig(objs)
+	}
+	if len(errs) == 0 {
+		errs = checkReferences(objs, seen)
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -68,4 +73,19 @@ func (o *Object) String() string {
 type File struct {
 	Path string // path relative to the repository root
 	Data []byte
+}
+
+// checkReferences checks what objects name in other objects (an autoscaler's target,
+// the claims pods mount).
+func checkReferences(objs []*Object, byKey map[Key]*Object) ErrorList {
+	var errs ErrorList
+	for _, o := range objs {
+		if k := o.Kind(); k.references != nil {
+			v := &validator{obj: o}
+			k.references(v, o.Obj.(Resource), byKey)
+			errs = append(errs, v.errs...)
+		}
+		errs = append(errs, claimReferences(o, byKey)...)
+	}
+	return errs
 }

@@ -8,8 +8,25 @@ import (
 	"strings"
 )
 
+func init() {
+	register(&Kind{Kind: "Service", Versions: []string{"v1"}, Plural: "services", ShortNames: []string{"svc"}, Namespaced: true,
+		New:        func() Resource { return new(Service) },
+		defaults:   func(r Resource) { defaultService(&r.(*Service).Spec) },
+		validate:   func(v *validator, r Resource) { v.service(&r.(*Service).Spec) },
+		unhonoured: unhonouredServiceFields,
+	})
+}
+
+// unhonouredServiceFields are the Service fields kgit accepts and does not honour: it
+// has one node, no cluster DNS and no load balancer.
+var unhonouredServiceFields = []string{"spec.sessionAffinity", "spec.sessionAffinityConfig", "spec.externalTrafficPolicy",
+	"spec.internalTrafficPolicy", "spec.externalIPs", "spec.loadBalancerIP", "spec.loadBalancerSourceRanges", "spec.loadBalancerClass",
+	"spec.allocateLoadBalancerNodePorts", "spec.healthCheckNodePort", "spec.ipFamilies", "spec.ipFamilyPolicy", "spec.trafficDistribution",
+	"spec.clusterIPs", "spec.ports[].appProtocol", "spec.clusterIP"}
+
 // Service is v1 Service: a stable address in front of the ready pods its selector
-// picks. kgit routes ClusterIP and NodePort Services (TCP).
+// picks. kgit routes ClusterIP, NodePort and LoadBalancer Services (TCP; a load
+// balancer on 127.0.0.1), and gives pods an ExternalName Service's name.
 type Service struct {
 	TypeMeta   `json:",inline"`
 	ObjectMeta `json:"metadata"`
@@ -22,6 +39,7 @@ type ServiceSpec struct {
 	Selector                      map[string]string `json:"selector,omitempty"`
 	Ports                         []ServicePort     `json:"ports,omitempty"`
 	ClusterIP                     string            `json:"clusterIP,omitempty"`
+	ExternalName                  string            `json:"externalName,omitempty"`
 	ClusterIPs                    []string          `json:"clusterIPs,omitempty"`
 	SessionAffinity               string            `json:"sessionAffinity,omitempty"`
 	PublishNotReadyAddresses      bool              `json:"publishNotReadyAddresses,omitempty"`
@@ -49,10 +67,12 @@ type ServicePort struct {
 	NodePort    int32       `json:"nodePort,omitempty"`
 }
 
-// Service types kgit routes.
+// Service types.
 const (
-	ServiceClusterIP = "ClusterIP"
-	ServiceNodePort  = "NodePort"
+	ServiceClusterIP    = "ClusterIP"
+	ServiceNodePort     = "NodePort"
+	ServiceLoadBalancer = "LoadBalancer"
+	ServiceExternalName = "ExternalName"
 )
 
 // NodePortRange is Kubernetes' default service-node-port-range.
@@ -78,14 +98,20 @@ func defaultService(s *ServiceSpec) {
 
 func (v *validator) service(s *ServiceSpec) {
 	switch s.Type {
-	case ServiceClusterIP, ServiceNodePort:
+	case ServiceClusterIP, ServiceNodePort, ServiceLoadBalancer:
+	case ServiceExternalName:
+		if s.ExternalName == "" {
+			v.add("spec.externalName", nil, "Required value")
+		} else {
+			v.dnsSubdomain(strings.TrimSuffix(s.ExternalName, "."), "spec.externalName")
+		}
 	default:
-		v.add("spec.type", s.Type, "Unsupported value: kgit routes \"ClusterIP\" and \"NodePort\" Services")
+		v.add("spec.type", s.Type, "Unsupported value: supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"")
 	}
 	if s.ClusterIP != "" && s.ClusterIP != "None" {
 		v.add("spec.clusterIP", s.ClusterIP, "Forbidden: kgit assigns the address; leave clusterIP unset (or \"None\")")
 	}
-	if len(s.Ports) == 0 && s.ClusterIP != "None" {
+	if len(s.Ports) == 0 && s.ClusterIP != "None" && s.Type != ServiceExternalName {
 		v.add("spec.ports", nil, "Required value")
 	}
 	for k := range s.Selector {
@@ -118,8 +144,8 @@ func (v *validator) service(s *ServiceSpec) {
 			v.add(at+".targetPort", p.TargetPort.IntVal, "must be between 1 and 65535, inclusive")
 		}
 		switch {
-		case p.NodePort != 0 && s.Type != ServiceNodePort:
-			v.add(at+".nodePort", p.NodePort, "Forbidden: may not be used when `type` is 'ClusterIP'")
+		case p.NodePort != 0 && s.Type != ServiceNodePort && s.Type != ServiceLoadBalancer:
+			v.add(at+".nodePort", p.NodePort, "Forbidden: may not be used when `type` is '%s'", s.Type)
 		case p.NodePort != 0 && (p.NodePort < NodePortMin || p.NodePort > NodePortMax):
 			v.add(at+".nodePort", p.NodePort, "Invalid value: provided port is not in the valid range. The range of valid ports is %d-%d", NodePortMin, NodePortMax)
 		}

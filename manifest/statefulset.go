@@ -5,6 +5,15 @@ import (
 	"fmt"
 )
 
+func init() {
+	register(&Kind{Kind: "StatefulSet", Group: "apps", Versions: []string{"v1"}, Plural: "statefulsets", ShortNames: []string{"sts"}, Namespaced: true,
+		New:      func() Resource { return new(StatefulSet) },
+		defaults: func(r Resource) { defaultStatefulSet(&r.(*StatefulSet).Spec) },
+		validate: func(v *validator, r Resource) { v.statefulSet(&r.(*StatefulSet).Spec) },
+		pod:      func(r Resource) (*ObjectMeta, *PodSpec, string) { return templatePod(&r.(*StatefulSet).Spec.Template) },
+	})
+}
+
 // StatefulSet is apps/v1 StatefulSet: pods with stable names NAME-0..NAME-(n-1), each
 // with its own persistent volumes from volumeClaimTemplates.
 type StatefulSet struct {
@@ -18,7 +27,7 @@ type StatefulSetSpec struct {
 	Replicas                             *int32                    `json:"replicas,omitempty"`
 	Selector                             *LabelSelector            `json:"selector,omitempty"`
 	Template                             PodTemplateSpec           `json:"template"`
-	VolumeClaimTemplates                 []PersistentVolumeClaim   `json:"volumeClaimTemplates,omitempty"`
+	VolumeClaimTemplates                 []VolumeClaimTemplate     `json:"volumeClaimTemplates,omitempty"`
 	ServiceName                          string                    `json:"serviceName,omitempty"`
 	PodManagementPolicy                  string                    `json:"podManagementPolicy,omitempty"`
 	UpdateStrategy                       StatefulSetUpdateStrategy `json:"updateStrategy,omitempty"`
@@ -41,10 +50,10 @@ type RollingUpdateStatefulSetStrategy struct {
 	MaxUnavailable *IntOrString `json:"maxUnavailable,omitempty"`
 }
 
-// PersistentVolumeClaim is a volume claim template: its name is the volume's name in
+// VolumeClaimTemplate is a volume claim template: its name is the volume's name in
 // the pod; kgit gives each pod a named volume CLAIM-STATEFULSET-ORDINAL. The spec
 // (size, access modes, storage class) is accepted and not enforced.
-type PersistentVolumeClaim struct {
+type VolumeClaimTemplate struct {
 	ObjectMeta `json:"metadata"`
 	Spec       json.RawMessage `json:"spec,omitempty"`
 }

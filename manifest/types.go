@@ -37,81 +37,6 @@ type LabelSelectorRequirement struct {
 	Values   []string `json:"values,omitempty"`
 }
 
-// Deployment is apps/v1 Deployment.
-type Deployment struct {
-	TypeMeta   `json:",inline"`
-	ObjectMeta `json:"metadata"`
-	Spec       DeploymentSpec `json:"spec"`
-}
-
-// DeploymentSpec is apps/v1 DeploymentSpec.
-type DeploymentSpec struct {
-	Replicas                *int32             `json:"replicas,omitempty"`
-	Selector                *LabelSelector     `json:"selector,omitempty"`
-	Template                PodTemplateSpec    `json:"template"`
-	Strategy                DeploymentStrategy `json:"strategy,omitempty"`
-	MinReadySeconds         int32              `json:"minReadySeconds,omitempty"`
-	RevisionHistoryLimit    *int32             `json:"revisionHistoryLimit,omitempty"`
-	Paused                  bool               `json:"paused,omitempty"`
-	ProgressDeadlineSeconds *int32             `json:"progressDeadlineSeconds,omitempty"`
-}
-
-// DeploymentStrategy is RollingUpdate or Recreate.
-type DeploymentStrategy struct {
-	Type          string                   `json:"type,omitempty"`
-	RollingUpdate *RollingUpdateDeployment `json:"rollingUpdate,omitempty"`
-}
-
-// RollingUpdateDeployment holds maxSurge and maxUnavailable.
-type RollingUpdateDeployment struct {
-	MaxUnavailable *IntOrString `json:"maxUnavailable,omitempty"`
-	MaxSurge       *IntOrString `json:"maxSurge,omitempty"`
-}
-
-// DaemonSet is apps/v1 DaemonSet: one pod per node, and kgit has one node.
-type DaemonSet struct {
-	TypeMeta   `json:",inline"`
-	ObjectMeta `json:"metadata"`
-	Spec       DaemonSetSpec `json:"spec"`
-}
-
-// DaemonSetSpec is apps/v1 DaemonSetSpec.
-type DaemonSetSpec struct {
-	Selector             *LabelSelector          `json:"selector,omitempty"`
-	Template             PodTemplateSpec         `json:"template"`
-	UpdateStrategy       DaemonSetUpdateStrategy `json:"updateStrategy,omitempty"`
-	MinReadySeconds      int32                   `json:"minReadySeconds,omitempty"`
-	RevisionHistoryLimit *int32                  `json:"revisionHistoryLimit,omitempty"`
-}
-
-// DaemonSetUpdateStrategy is RollingUpdate or OnDelete.
-type DaemonSetUpdateStrategy struct {
-	Type          string                   `json:"type,omitempty"`
-	RollingUpdate *RollingUpdateDeployment `json:"rollingUpdate,omitempty"`
-}
-
-// ReplicaSet is apps/v1 ReplicaSet.
-type ReplicaSet struct {
-	TypeMeta   `json:",inline"`
-	ObjectMeta `json:"metadata"`
-	Spec       ReplicaSetSpec `json:"spec"`
-}
-
-// ReplicaSetSpec is apps/v1 ReplicaSetSpec.
-type ReplicaSetSpec struct {
-	Replicas        *int32          `json:"replicas,omitempty"`
-	MinReadySeconds int32           `json:"minReadySeconds,omitempty"`
-	Selector        *LabelSelector  `json:"selector,omitempty"`
-	Template        PodTemplateSpec `json:"template"`
-}
-
-// Pod is v1 Pod.
-type Pod struct {
-	TypeMeta   `json:",inline"`
-	ObjectMeta `json:"metadata"`
-	Spec       PodSpec `json:"spec"`
-}
-
 // PodTemplateSpec is a pod's metadata and spec inside a controller.
 type PodTemplateSpec struct {
 	ObjectMeta `json:"metadata,omitempty"`
@@ -175,7 +100,7 @@ type Container struct {
 	EnvFrom                  []EnvFromSource `json:"envFrom,omitempty"`
 	VolumeMounts             []VolumeMount   `json:"volumeMounts,omitempty"`
 	VolumeDevices            json.RawMessage `json:"volumeDevices,omitempty"`
-	Lifecycle                json.RawMessage `json:"lifecycle,omitempty"`
+	Lifecycle                *Lifecycle      `json:"lifecycle,omitempty"`
 	SecurityContext          json.RawMessage `json:"securityContext,omitempty"`
 	TerminationMessagePath   string          `json:"terminationMessagePath,omitempty"`
 	TerminationMessagePolicy string          `json:"terminationMessagePolicy,omitempty"`
@@ -230,25 +155,6 @@ type SourceRef struct {
 	Optional *bool  `json:"optional,omitempty"`
 }
 
-// ConfigMap is v1 ConfigMap.
-type ConfigMap struct {
-	TypeMeta   `json:",inline"`
-	ObjectMeta `json:"metadata"`
-	Data       map[string]string `json:"data,omitempty"`
-	BinaryData map[string]string `json:"binaryData,omitempty"` // base64
-	Immutable  *bool             `json:"immutable,omitempty"`
-}
-
-// Secret is v1 Secret. Its values never appear in kgit's output.
-type Secret struct {
-	TypeMeta   `json:",inline"`
-	ObjectMeta `json:"metadata"`
-	Type       string            `json:"type,omitempty"`
-	Data       map[string]string `json:"data,omitempty"` // base64
-	StringData map[string]string `json:"stringData,omitempty"`
-	Immutable  *bool             `json:"immutable,omitempty"`
-}
-
 // ObjectFieldSelector is the downward API's fieldRef.
 type ObjectFieldSelector struct {
 	APIVersion string `json:"apiVersion,omitempty"`
@@ -260,7 +166,7 @@ type Probe struct {
 	Exec                          *ExecAction      `json:"exec,omitempty"`
 	HTTPGet                       *HTTPGetAction   `json:"httpGet,omitempty"`
 	TCPSocket                     *TCPSocketAction `json:"tcpSocket,omitempty"`
-	GRPC                          json.RawMessage  `json:"grpc,omitempty"`
+	GRPC                          *GRPCAction      `json:"grpc,omitempty"`
 	InitialDelaySeconds           int32            `json:"initialDelaySeconds,omitempty"`
 	TimeoutSeconds                int32            `json:"timeoutSeconds,omitempty"`
 	PeriodSeconds                 int32            `json:"periodSeconds,omitempty"`
@@ -293,4 +199,33 @@ type HTTPHeader struct {
 type TCPSocketAction struct {
 	Port IntOrString `json:"port"`
 	Host string      `json:"host,omitempty"`
+}
+
+// GRPCAction probes with the gRPC health-checking protocol (grpc.health.v1.Health/Check).
+type GRPCAction struct {
+	Port    int32   `json:"port"`
+	Service *string `json:"service,omitempty"`
+}
+
+// Lifecycle is v1 Lifecycle: the hooks run right after a container starts and before it
+// is stopped.
+type Lifecycle struct {
+	PostStart *LifecycleHandler `json:"postStart,omitempty"`
+	PreStop   *LifecycleHandler `json:"preStop,omitempty"`
+	// StopSignal is accepted (Kubernetes 1.33+) and not honoured.
+	StopSignal *string `json:"stopSignal,omitempty"`
+}
+
+// LifecycleHandler is v1 LifecycleHandler; tcpSocket is deprecated in Kubernetes, which
+// accepts it and does nothing with it, as kgit does.
+type LifecycleHandler struct {
+	Exec      *ExecAction      `json:"exec,omitempty"`
+	HTTPGet   *HTTPGetAction   `json:"httpGet,omitempty"`
+	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty"`
+	Sleep     *SleepAction     `json:"sleep,omitempty"`
+}
+
+// SleepAction waits.
+type SleepAction struct {
+	Seconds int64 `json:"seconds"`
 }

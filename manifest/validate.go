@@ -22,45 +22,14 @@ const (
 )
 
 // Validate checks an object as the Kubernetes API server would and returns every
-// problem found, each with file, line and field path.
+// problem found, each with file, line and field path. A kind kgit does not model has
+// its metadata checked only.
 func Validate(o *Object) ErrorList {
 	v := &validator{obj: o}
 	_, meta := o.Meta()
 	v.objectMeta(meta, "metadata", true)
-	switch x := o.Obj.(type) {
-	case *ConfigMap:
-		v.configData(x.Data, "data", false)
-		v.configData(x.BinaryData, "binaryData", true)
-		for k := range x.Data {
-			if _, dup := x.BinaryData[k]; dup {
-				v.add("binaryData."+k, nil, "Duplicate value: key %q is in data too", k)
-			}
-		}
-	case *Secret:
-		v.configData(x.Data, "data", true)
-		v.configData(x.StringData, "stringData", false)
-	case *Deployment:
-		v.deploymentSpec(&x.Spec)
-	case *DaemonSet:
-		v.nonNegative(int64(x.Spec.MinReadySeconds), "spec.minReadySeconds")
-		v.selectorAndTemplate(x.Spec.Selector, &x.Spec.Template, "spec")
-		switch x.Spec.UpdateStrategy.Type {
-		case "OnDelete":
-		case "RollingUpdate":
-			v.strategy(&DeploymentStrategy{Type: "RollingUpdate", RollingUpdate: x.Spec.UpdateStrategy.RollingUpdate}, "spec.updateStrategy")
-		default:
-			v.add("spec.updateStrategy.type", x.Spec.UpdateStrategy.Type, "Unsupported value: supported values: \"OnDelete\", \"RollingUpdate\"")
-		}
-	case *ReplicaSet:
-		v.replicas(x.Spec.Replicas, "spec.replicas")
-		v.nonNegative(int64(x.Spec.MinReadySeconds), "spec.minReadySeconds")
-		v.selectorAndTemplate(x.Spec.Selector, &x.Spec.Template, "spec")
-	case *Pod:
-		v.podSpec(&x.Spec, "spec", false)
-	case *Service:
-		v.service(&x.Spec)
-	case *StatefulSet:
-		v.statefulSet(&x.Spec)
+	if k := o.Kind(); k.validate != nil {
+		k.validate(v, o.Obj.(Resource))
 	}
 	return v.errs
 }
@@ -81,6 +50,8 @@ func (v *validator) objectMeta(m *ObjectMeta, path string, named bool) {
 			v.add(path+".generateName", nil, "Forbidden: kgit needs a stable name; set metadata.name")
 		case m.Name == "":
 			v.add(path+".name", nil, "Required value: name or generateName is required")
+		case v.obj.Kind().pathSegmentNames:
+			v.pathSegment(m.Name, path+".name")
 		default:
 			v.dnsSubdomain(m.Name, path+".name")
 		}
@@ -127,6 +98,17 @@ func (v *validator) dnsSubdomain(s, path string) {
 	}
 }
 
+// pathSegment is Kubernetes' rule for names that need only be a segment of a URL
+// path (RBAC's: system:controller:foo is valid).
+func (v *validator) pathSegment(s, path string) {
+	switch {
+	case s == "." || s == "..":
+		v.add(path, s, "may not be '%s'", s)
+	case strings.ContainsAny(s, "/%"):
+		v.add(path, s, "may not contain '/' or '%%'")
+	}
+}
+
 func (v *validator) nonNegative(n int64, path string) {
 	if n < 0 {
 		v.add(path, n, "must be greater than or equal to 0")
@@ -136,46 +118,6 @@ func (v *validator) nonNegative(n int64, path string) {
 func (v *validator) replicas(r *int32, path string) {
 	if r != nil {
 		v.nonNegative(int64(*r), path)
-	}
-}
-
-func (v *validator) deploymentSpec(s *DeploymentSpec) {
-	v.replicas(s.Replicas, "spec.replicas")
-	v.nonNegative(int64(s.MinReadySeconds), "spec.minReadySeconds")
-	if s.RevisionHistoryLimit != nil {
-		v.nonNegative(int64(*s.RevisionHistoryLimit), "spec.revisionHistoryLimit")
-	}
-	if s.ProgressDeadlineSeconds != nil {
-		v.nonNegative(int64(*s.ProgressDeadlineSeconds), "spec.progressDeadlineSeconds")
-		if *s.ProgressDeadlineSeconds <= s.MinReadySeconds {
-			v.add("spec.progressDeadlineSeconds", *s.ProgressDeadlineSeconds, "must be greater than minReadySeconds")
-		}
-	}
-	v.selectorAndTemplate(s.Selector, &s.Template, "spec")
-	v.strategy(&s.Strategy, "spec.strategy")
-}
-
-func (v *validator) strategy(s *DeploymentStrategy, path string) {
-	switch s.Type {
-	case "Recreate":
-		if s.RollingUpdate != nil {
-			v.add(path+".rollingUpdate", nil, "Forbidden: may not be specified when strategy `type` is 'Recreate'")
-		}
-	case "RollingUpdate":
-		ru := s.RollingUpdate
-		if ru == nil {
-			return
-		}
-		surge := v.intOrPercent(ru.MaxSurge, path+".rollingUpdate.maxSurge")
-		unavail := v.intOrPercent(ru.MaxUnavailable, path+".rollingUpdate.maxUnavailable")
-		if ru.MaxUnavailable != nil && ru.MaxUnavailable.IsString && unavail > 100 {
-			v.add(path+".rollingUpdate.maxUnavailable", ru.MaxUnavailable.StrVal, "must not be greater than 100%%")
-		}
-		if ru.MaxSurge != nil && ru.MaxUnavailable != nil && surge == 0 && unavail == 0 {
-			v.add(path+".rollingUpdate.maxUnavailable", ru.MaxUnavailable.String(), "may not be 0 when `maxSurge` is 0")
-		}
-	default:
-		v.add(path+".type", s.Type, "Unsupported value: supported values: \"Recreate\", \"RollingUpdate\"")
 	}
 }
 
@@ -253,7 +195,21 @@ func (v *validator) podSpec(s *PodSpec, path string, template bool) {
 	v.volumes(s.Volumes, path+".volumes")
 	names := map[string]bool{}
 	for i := range s.InitContainers {
-		v.container(&s.InitContainers[i], fmt.Sprintf("%s.initContainers[%d]", path, i), names)
+		c, p := &s.InitContainers[i], fmt.Sprintf("%s.initContainers[%d]", path, i)
+		v.container(c, p, names)
+		if c.RestartPolicy != nil && *c.RestartPolicy != "Always" {
+			v.add(p+".restartPolicy", *c.RestartPolicy, "Unsupported value: supported values: \"Always\"")
+		}
+		if c.RestartPolicy == nil {
+			for field, probe := range map[string]*Probe{"livenessProbe": c.LivenessProbe, "readinessProbe": c.ReadinessProbe, "startupProbe": c.StartupProbe} {
+				if probe != nil {
+					v.add(p+"."+field, nil, "Forbidden: may not be set for init containers without restartPolicy=Always")
+				}
+			}
+			if c.Lifecycle != nil {
+				v.add(p+".lifecycle", nil, "Forbidden: may not be set for init containers without restartPolicy=Always")
+			}
+		}
 	}
 	for i := range s.Containers {
 		v.container(&s.Containers[i], fmt.Sprintf("%s.containers[%d]", path, i), names)
@@ -331,6 +287,60 @@ func (v *validator) container(c *Container, path string, names map[string]bool) 
 	v.probe(c.ReadinessProbe, path+".readinessProbe", false)
 	v.probe(c.LivenessProbe, path+".livenessProbe", true)
 	v.probe(c.StartupProbe, path+".startupProbe", true)
+	if l := c.Lifecycle; l != nil {
+		v.lifecycleHandler(l.PostStart, path+".lifecycle.postStart")
+		v.lifecycleHandler(l.PreStop, path+".lifecycle.preStop")
+	}
+	v.resources(c.Resources, path+".resources")
+}
+
+// lifecycleHandler checks a postStart or preStop hook as Kubernetes does: one handler.
+func (v *validator) lifecycleHandler(h *LifecycleHandler, path string) {
+	if h == nil {
+		return
+	}
+	handlers := v.actions(h.Exec, h.HTTPGet, h.TCPSocket, path)
+	if h.Sleep != nil {
+		handlers++
+		if h.Sleep.Seconds < 0 {
+			v.add(path+".sleep.seconds", h.Sleep.Seconds, "must be greater than or equal to 0")
+		}
+	}
+	v.oneHandler(handlers, path)
+}
+
+// actions checks the handlers that probes and lifecycle hooks share, and returns how
+// many are set.
+func (v *validator) actions(e *ExecAction, h *HTTPGetAction, t *TCPSocketAction, path string) int {
+	n := 0
+	if e != nil {
+		n++
+		if len(e.Command) == 0 {
+			v.add(path+".exec.command", nil, "Required value")
+		}
+	}
+	if h != nil {
+		n++
+		if h.Scheme != "HTTP" && h.Scheme != "HTTPS" {
+			v.add(path+".httpGet.scheme", h.Scheme, "Unsupported value: supported values: \"HTTP\", \"HTTPS\"")
+		}
+		v.probePort(h.Port, path+".httpGet.port")
+	}
+	if t != nil {
+		n++
+		v.probePort(t.Port, path+".tcpSocket.port")
+	}
+	return n
+}
+
+// oneHandler says what is wrong with a probe or hook that does not set exactly one handler.
+func (v *validator) oneHandler(n int, path string) {
+	switch {
+	case n == 0:
+		v.add(path, nil, "Required value: must specify a handler type")
+	case n > 1:
+		v.add(path, nil, "Forbidden: may not specify more than 1 handler type")
+	}
 }
 
 var configKey = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
@@ -406,33 +416,14 @@ func (v *validator) probe(p *Probe, path string, mustSucceedOnce bool) {
 	if p == nil {
 		return
 	}
-	handlers := 0
-	if p.Exec != nil {
+	handlers := v.actions(p.Exec, p.HTTPGet, p.TCPSocket, path)
+	if p.GRPC != nil {
 		handlers++
-		if len(p.Exec.Command) == 0 {
-			v.add(path+".exec.command", nil, "Required value")
+		if p.GRPC.Port < 1 || p.GRPC.Port > 65535 {
+			v.add(path+".grpc.port", p.GRPC.Port, "must be between 1 and 65535, inclusive")
 		}
 	}
-	if p.HTTPGet != nil {
-		handlers++
-		if p.HTTPGet.Scheme != "HTTP" && p.HTTPGet.Scheme != "HTTPS" {
-			v.add(path+".httpGet.scheme", p.HTTPGet.Scheme, "Unsupported value: supported values: \"HTTP\", \"HTTPS\"")
-		}
-		v.probePort(p.HTTPGet.Port, path+".httpGet.port")
-	}
-	if p.TCPSocket != nil {
-		handlers++
-		v.probePort(p.TCPSocket.Port, path+".tcpSocket.port")
-	}
-	if len(p.GRPC) > 0 {
-		handlers++
-	}
-	switch {
-	case handlers == 0:
-		v.add(path, nil, "Required value: must specify a handler type")
-	case handlers > 1:
-		v.add(path, nil, "Forbidden: may not specify more than 1 handler type")
-	}
+	v.oneHandler(handlers, path)
 	for name, n := range map[string]int32{"initialDelaySeconds": p.InitialDelaySeconds, "timeoutSeconds": p.TimeoutSeconds,
 		"periodSeconds": p.PeriodSeconds, "successThreshold": p.SuccessThreshold, "failureThreshold": p.FailureThreshold} {
 		v.nonNegative(int64(n), path+"."+name)

@@ -3,47 +3,63 @@ package manifest
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
 
-// Warning is a valid Kubernetes field that the chosen backend will not honour.
+// Warning is something valid in the manifests that the chosen backend will not honour:
+// a field (File, Line, Path), or with Msg, a value or a whole kind.
 type Warning struct {
 	File    string
 	Line    int
 	Path    string
 	Backend string
+	Msg     string // what is not honoured, and how it is served; "" for a field
 }
 
 func (w Warning) String() string {
-	return fmt.Sprintf("%s:%d: %s: accepted but not honoured by the %s backend", w.File, w.Line, w.Path, w.Backend)
+	var b strings.Builder
+	if w.File != "" {
+		b.WriteString(w.File)
+		if w.Line > 0 {
+			fmt.Fprintf(&b, ":%d", w.Line)
+		}
+		b.WriteString(": ")
+	}
+	if w.Path != "" {
+		b.WriteString(w.Path + ": ")
+	}
+	if w.Msg != "" {
+		b.WriteString(w.Msg)
+	} else {
+		fmt.Fprintf(&b, "accepted but not honoured by the %s backend", w.Backend)
+	}
+	return b.String()
 }
 
 var index = regexp.MustCompile(`\[\d+\]`)
 
-// PodSpec returns the object's pod spec (its template's, for a controller).
+// PodSpec returns the object's pod spec (its template's, for a controller), nil for a
+// kind without pods.
 func (o *Object) PodSpec() *PodSpec {
-	switch v := o.Obj.(type) {
-	case *Deployment:
-		return &v.Spec.Template.Spec
-	case *ReplicaSet:
-		return &v.Spec.Template.Spec
-	case *Pod:
-		return &v.Spec
-	case *DaemonSet:
-		return &v.Spec.Template.Spec
-	case *StatefulSet:
-		return &v.Spec.Template.Spec
+	_, spec, _ := o.pod()
+	return spec
+}
+
+// pod returns the metadata and spec of the object's pods (its template's, or a Pod's
+// own) and the path of that spec in the object; nils for a kind without pods.
+func (o *Object) pod() (*ObjectMeta, *PodSpec, string) {
+	if k := o.Kind(); k.pod != nil {
+		return k.pod(o.Obj.(Resource))
 	}
-	return nil
+	return nil, nil, ""
 }
 
 // podSpecPath is where the pod spec sits in an object.
 func podSpecPath(o *Object) string {
-	if _, ok := o.Obj.(*Pod); ok {
-		return "spec."
-	}
-	return "spec.template.spec."
+	_, _, path := o.pod()
+	return path
 }
 
 // Unhonoured returns one warning for each field written in the object that matches a
@@ -51,31 +67,20 @@ func podSpecPath(o *Object) string {
 // and for each Service field that no backend honours.
 func Unhonoured(o *Object, backend string, patterns []string) []Warning {
 	prefix := podSpecPath(o)
-	if _, ok := o.Obj.(*Service); ok {
-		prefix, patterns = "spec.", unhonouredServiceFields
+	if prefix == "" {
+		patterns = nil
 	}
 	var out []Warning
 	for path, line := range o.lines {
-		rel, ok := strings.CutPrefix(path, prefix)
-		if !ok {
-			continue
-		}
-		norm := index.ReplaceAllString(rel, "[]")
-		for _, p := range patterns {
-			if norm == p {
-				out = append(out, Warning{File: o.File, Line: line, Path: path, Backend: backend})
-			}
+		norm := index.ReplaceAllString(path, "[]")
+		rel, ok := strings.CutPrefix(norm, prefix)
+		if ok && slices.Contains(patterns, rel) || slices.Contains(o.Kind().unhonoured, norm) {
+			out = append(out, Warning{File: o.File, Line: line, Path: path, Backend: backend})
 		}
 	}
+	out = append(out, o.Kind().warnings(o, backend)...)
 	sort.Slice(out, func(i, j int) bool {
 		return out[i].Line < out[j].Line || out[i].Line == out[j].Line && out[i].Path < out[j].Path
 	})
 	return out
 }
-
-// unhonouredServiceFields are the Service fields kgit accepts and does not honour: it
-// has one node, no cluster DNS and no load balancer.
-var unhonouredServiceFields = []string{"sessionAffinity", "sessionAffinityConfig", "externalTrafficPolicy",
-	"internalTrafficPolicy", "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges", "loadBalancerClass",
-	"allocateLoadBalancerNodePorts", "healthCheckNodePort", "ipFamilies", "ipFamilyPolicy", "trafficDistribution",
-	"clusterIPs", "ports[].appProtocol", "clusterIP"}

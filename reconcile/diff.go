@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -20,17 +22,18 @@ type ObjectDiff struct {
 
 // Diff compares the applied objects of an app with the desired ones; with prune,
 // objects that left git are deletions.
-func Diff(st *State, desired []*manifest.Object, prune bool) ([]ObjectDiff, error) {
+func Diff(live Live, desired []*manifest.Object, prune bool) ([]ObjectDiff, error) {
 	var out []ObjectDiff
+	applied := live.Applied()
 	want := map[manifest.Key]bool{}
 	for _, o := range desired {
 		k := o.Key()
 		want[k] = true
-		if a := st.Applied[k]; a != nil && sameObject(a.record.Data, o.Obj) {
+		if a := applied[k]; a != nil && sameObject(a.Data, o.Obj) {
 			continue // unchanged: no need to render it
 		}
 		var live any
-		if a := st.Applied[k]; a != nil {
+		if a := applied[k]; a != nil {
 			live = a.Object
 		}
 		liveShown, desiredShown := masked(live, o.Obj)
@@ -50,7 +53,7 @@ func Diff(st *State, desired []*manifest.Object, prune bool) ([]ObjectDiff, erro
 		}
 	}
 	if prune {
-		for _, a := range sortedApplied(st) {
+		for _, a := range SortedApplied(applied) {
 			if !want[a.Key] {
 				liveShown, _ := masked(a.Object, nil)
 				liveYAML, err := yaml.Marshal(liveShown)
@@ -68,8 +71,8 @@ func Diff(st *State, desired []*manifest.Object, prune bool) ([]ObjectDiff, erro
 // masked returns what a diff shows of two versions of an object: Secrets with every
 // value replaced by a placeholder that says only whether it changed.
 func masked(live, desired any) (any, any) {
-	ls, lok := live.(*manifest.Secret)
-	ds, dok := desired.(*manifest.Secret)
+	ls, lok := asSecret(live)
+	ds, dok := asSecret(desired)
 	if !lok && !dok {
 		return live, desired
 	}
@@ -216,4 +219,121 @@ func hunkRange(start, n int) string {
 		return fmt.Sprint(start)
 	}
 	return fmt.Sprintf("%d,%d", start, n)
+}
+
+// sameObject reports whether obj is what a record holds.
+func sameObject(recorded []byte, obj any) bool {
+	j, _ := json.Marshal(obj)
+	return string(j) == string(recorded)
+}
+
+// asSecret returns a sensitive object as a Secret (a ConfigMap from an encrypted file
+// is masked as one).
+func asSecret(obj any) (*manifest.Secret, bool) {
+	switch v := obj.(type) {
+	case *manifest.Secret:
+		return v, true
+	case *manifest.ConfigMap:
+		if !manifest.Sensitive(v) {
+			return nil, false
+		}
+		s := &manifest.Secret{TypeMeta: v.TypeMeta, ObjectMeta: v.ObjectMeta, StringData: v.Data}
+		for k, b := range v.BinaryData {
+			if s.StringData == nil {
+				s.StringData = map[string]string{}
+			}
+			s.StringData[k] = b
+		}
+		return s, true
+	}
+	return nil, false
+}
+
+// Previewer is implemented by targets that say themselves what applying an object would
+// change (a cluster's server-side dry run: its defaults never show as differences).
+type Previewer interface {
+	// Preview is the live object (nil when it does not exist) and what it would be after
+	// the apply, as the target would show them, Secret values masked.
+	Preview(ctx context.Context, live Live, a *Applied) (before, after map[string]any, err error)
+	// Removal is what pruning a live object would remove (nil when it is not live).
+	Removal(live Live, a *Applied) map[string]any
+}
+
+// DiffOn is Diff on a target: through the target's own preview when it has one, else
+// by comparing what kgit applied with what git holds.
+func DiffOn(ctx context.Context, t Target, live Live, desired []*manifest.Object, commit string, prune bool) ([]ObjectDiff, error) {
+	p, ok := t.(Previewer)
+	if !ok {
+		return Diff(live, desired, prune)
+	}
+	applied := live.Applied()
+	var out []ObjectDiff
+	want := map[manifest.Key]bool{}
+	for _, o := range desired {
+		k := o.Key()
+		want[k] = true
+		data, err := json.Marshal(o.Obj)
+		if err != nil {
+			return nil, err
+		}
+		if old := applied[k]; old != nil && sameJSON(old.Data, data) {
+			continue // unchanged: a sync would not apply it (its commit stays)
+		}
+		a := &Applied{Key: k, Object: o.Obj, Commit: commit, Data: data, Raw: o.Raw}
+		before, after, err := p.Preview(ctx, live, a)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ObjectName(k), err)
+		}
+		if d, err := yamlDiff(k, before, after); err != nil || d != nil {
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, *d)
+		}
+	}
+	if prune {
+		for _, a := range SortedApplied(applied) {
+			if !want[a.Key] {
+				if d, err := yamlDiff(a.Key, p.Removal(live, a), nil); err != nil || d != nil {
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, *d)
+				}
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// yamlDiff is the diff of two object maps (nil: absent), or nil when they are equal.
+func yamlDiff(k manifest.Key, before, after map[string]any) (*ObjectDiff, error) {
+	if before == nil && after == nil {
+		return nil, nil
+	}
+	b, a := []byte(nil), []byte(nil)
+	var err error
+	if before != nil {
+		if b, err = yaml.Marshal(before); err != nil {
+			return nil, err
+		}
+	}
+	if after != nil {
+		if a, err = yaml.Marshal(after); err != nil {
+			return nil, err
+		}
+	}
+	if string(a) == string(b) {
+		return nil, nil
+	}
+	action := "update"
+	switch {
+	case before == nil:
+		action = "create"
+	case after == nil:
+		action = "delete"
+	}
+	d := objectDiff(k, action, string(b), string(a))
+	return &d, nil
 }

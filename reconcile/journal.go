@@ -29,6 +29,11 @@ type SyncRecord struct {
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"duration"`
 	Result   string        `json:"result"`
+	// The source it synced (absent from records older than these fields): what the
+	// web view shows of the app and diffs it against.
+	Repo string `json:"repo,omitempty"`
+	Path string `json:"path,omitempty"`
+	Ref  string `json:"ref,omitempty"`
 }
 
 var (
@@ -103,27 +108,42 @@ func anys[T any](s []T) []any {
 
 // Events returns the journalled events of an app ("" for all), oldest first.
 func (j *Journal) Events(app string) ([]Event, error) {
+	events, _, err := j.Read(app)
+	return events, err
+}
+
+// Read returns the journalled events and syncs of an app ("" for all), oldest first,
+// in one read of the journal.
+func (j *Journal) Read(app string) ([]Event, []SyncRecord, error) {
 	if _, err := os.Stat(j.path); err != nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	db, err := bolt.Open(j.path, 0o600, &bolt.Options{Timeout: 5 * time.Second, ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		return nil, nil, fmt.Errorf("journal: %w", err)
 	}
 	defer db.Close()
-	var out []Event
+	var events []Event
+	var syncs []SyncRecord
 	err = db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(eventsBucket)
-		if b == nil {
-			return nil
+		if err := readBucket(tx, eventsBucket, func(e Event) bool { return app == "" || e.App == app }, &events); err != nil {
+			return err
 		}
-		return b.ForEach(func(k, v []byte) error {
-			var e Event
-			if json.Unmarshal(v, &e) == nil && (app == "" || e.App == app) {
-				out = append(out, e)
-			}
-			return nil
-		})
+		return readBucket(tx, syncsBucket, func(s SyncRecord) bool { return app == "" || s.App == app }, &syncs)
 	})
-	return out, err
+	return events, syncs, err
+}
+
+func readBucket[T any](tx *bolt.Tx, name []byte, keep func(T) bool, out *[]T) error {
+	b := tx.Bucket(name)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		var x T
+		if json.Unmarshal(v, &x) == nil && keep(x) {
+			*out = append(*out, x)
+		}
+		return nil
+	})
 }

@@ -1,7 +1,9 @@
 package reconcile
 
 import (
-	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -11,32 +13,6 @@ import (
 	"kgit.dev/kgit/manifest"
 )
 
-// RevisionHistoryAnnotation lists the revisions a re-used ReplicaSet had before.
-const RevisionHistoryAnnotation = "deployment.kubernetes.io/revision-history"
-
-// maxRevisionHistoryChars caps revision-history, as the controller does.
-const maxRevisionHistoryChars = 2000
-
-// SetRevision gives an annotation set a new revision; a revision it had before is
-// appended to revision-history, oldest entries dropped to stay within limit characters.
-func SetRevision(ann map[string]string, revision string, limit int) {
-	old, had := ann[RevisionAnnotation]
-	if had && old != revision && old != "" {
-		var hist []string
-		if h := ann[RevisionHistoryAnnotation]; h != "" {
-			hist = strings.Split(h, ",")
-		}
-		hist = append(hist, old)
-		for len(hist) > 0 && len(strings.Join(hist, ",")) > limit {
-			hist = hist[1:]
-		}
-		if len(hist) > 0 {
-			ann[RevisionHistoryAnnotation] = strings.Join(hist, ",")
-		}
-	}
-	ann[RevisionAnnotation] = revision
-}
-
 // Revision is one entry of a Deployment's history.
 type Revision struct {
 	Number   int                      `json:"revision"`
@@ -45,23 +21,9 @@ type Revision struct {
 	RS       string                   `json:"replicaSet"`
 	Template manifest.PodTemplateSpec `json:"template"`
 	Current  bool                     `json:"current"`
-}
-
-// History lists a Deployment's revisions, oldest first, from its ReplicaSets.
-func History(st *State, k manifest.Key) []Revision {
-	a := st.Applied[k]
-	var d *manifest.Deployment
-	if a != nil {
-		d, _ = a.Object.(*manifest.Deployment)
-	}
-	var out []Revision
-	for _, rs := range st.Owned(k) {
-		rev := Revision{Number: rs.Revision(), Commit: rs.Commit, Applied: rs.Created, RS: rs.RS.Name, Template: *stripHash(&rs.RS.Spec.Template)}
-		rev.Current = d != nil && equalIgnoreHash(&rs.RS.Spec.Template, &d.Spec.Template)
-		out = append(out, rev)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
-	return out
+	// LastComplete marks the last revision that was fully available (for
+	// --auto-rollback).
+	LastComplete bool `json:"-"`
 }
 
 // RollbackTarget is kubectl's choice of the revision to undo to: toRevision, or with 0
@@ -100,18 +62,25 @@ const (
 	// OverrideReplicasAnnotation is git's replicas when a scale was made; the scale holds
 	// until git changes that value.
 	OverrideReplicasAnnotation = "kgit.dev/override-git-replicas"
+	// OverrideGitAnnotation is a digest of git's version of the Deployment when a restart
+	// was made; the restart holds until git changes that Deployment.
+	OverrideGitAnnotation = "kgit.dev/override-git"
+	// RestartedAtAnnotation is the pod template annotation kubectl rollout restart sets.
+	RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt"
 )
 
 // Override is what an object's annotations say about an override.
 type Override struct {
 	Kind, Base, Target string
 	GitReplicas        int
+	Git                string // a restart's digest of git's Deployment
 }
 
 // OverrideOf reads an object's override annotations.
 func OverrideOf(ann map[string]string) Override {
 	o := Override{Kind: ann[OverrideAnnotation], Base: ann[OverrideBaseAnnotation], Target: ann[OverrideTargetAnnotation]}
 	o.GitReplicas, _ = strconv.Atoi(ann[OverrideReplicasAnnotation])
+	o.Git = ann[OverrideGitAnnotation]
 	return o
 }
 
@@ -122,6 +91,8 @@ func (o Override) String() string {
 		return fmt.Sprintf("rolled back to %.12s", o.Target)
 	case "scale":
 		return "scaled by hand"
+	case "restart":
+		return "restarted by hand"
 	}
 	return ""
 }
@@ -140,8 +111,31 @@ func withOverride(ann map[string]string, o Override) map[string]string {
 		out[OverrideTargetAnnotation] = o.Target
 	case "scale":
 		out[OverrideReplicasAnnotation] = strconv.Itoa(o.GitReplicas)
+	case "restart":
+		out[OverrideGitAnnotation] = o.Git
 	}
 	return out
+}
+
+// gitDigest is a digest of a Deployment as git has it: without kgit's override
+// annotations and the restart annotation, which only kgit adds.
+func gitDigest(d *manifest.Deployment) string {
+	c := *d
+	c.Annotations = map[string]string{}
+	for k, v := range d.Annotations {
+		if !strings.HasPrefix(k, "kgit.dev/override") {
+			c.Annotations[k] = v
+		}
+	}
+	c.Spec.Template.Annotations = map[string]string{}
+	for k, v := range d.Spec.Template.Annotations {
+		if k != RestartedAtAnnotation {
+			c.Spec.Template.Annotations[k] = v
+		}
+	}
+	data, _ := json.Marshal(&c)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
 }
 
 // keepOverride decides what a sync of commit does with a live object that carries an
@@ -169,59 +163,25 @@ func keepOverride(live *Applied, desired *manifest.Object, commit string, force 
 			kept.Annotations = withOverride(dd.Annotations, o)
 			return &kept, fmt.Sprintf("%s: kept %d replicas scaled by hand until git changes replicas (now %d; --force drops it)", name, replicas, o.GitReplicas)
 		}
+	case "restart":
+		dd := desired.Obj.(*manifest.Deployment)
+		if gitDigest(dd) == o.Git {
+			kept := *dd
+			kept.Annotations = withOverride(dd.Annotations, o)
+			kept.Spec.Template.Annotations = withKey(dd.Spec.Template.Annotations, RestartedAtAnnotation, ld.Spec.Template.Annotations[RestartedAtAnnotation])
+			return &kept, fmt.Sprintf("%s: kept restarted at %s until git changes it (--force drops it)", name, ld.Spec.Template.Annotations[RestartedAtAnnotation])
+		}
 	}
 	return desired.Obj, ""
 }
 
-// putDeployment writes a Deployment's record, keeping its creation time and status.
-func (r *Reconciler) putDeployment(ctx context.Context, a *Applied, d *manifest.Deployment, commit string) error {
-	rec, err := r.record("Deployment", &d.ObjectMeta, d, commit, nil, a.Created)
-	if err != nil {
-		return err
+// withKey is m with k set to v (a copy).
+func withKey(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for key, val := range m {
+		if key != k {
+			out[key] = val
+		}
 	}
-	rec.Status = a.record.Status
-	if err := r.Backend.PutRecord(ctx, rec); err != nil {
-		return err
-	}
-	a.Object, a.Commit, a.record = d, commit, rec
-	return nil
-}
-
-// Scale sets a Deployment's replicas by hand, as an override that holds until git
-// changes that Deployment's replicas.
-func (r *Reconciler) Scale(ctx context.Context, st *State, k manifest.Key, replicas int32) error {
-	a := st.Applied[k]
-	if a == nil {
-		return fmt.Errorf("%s not found", ObjectName(k))
-	}
-	d := *a.Object.(*manifest.Deployment)
-	o := OverrideOf(d.Annotations)
-	if o.Kind != "scale" {
-		o = Override{Kind: "scale", GitReplicas: int(*d.Spec.Replicas)}
-	}
-	d.Spec.Replicas = &replicas
-	d.Annotations = withOverride(d.Annotations, o)
-	if err := r.putDeployment(ctx, a, &d, a.Commit); err != nil {
-		return err
-	}
-	r.event(ObjectName(k), "Scaled", "%s scaled to %d", ObjectName(k), replicas)
-	return nil
-}
-
-// RollbackTo rolls a Deployment to obj (its version at an earlier commit, or its
-// template of an earlier revision), as an override that holds until a sync of a commit
-// other than base (the branch's commit when the rollback is made); target names what it
-// rolled back to, commit is recorded as the commit the object came from. The caller says
-// what it did (a DeploymentRollback event).
-func (r *Reconciler) RollbackTo(ctx context.Context, st *State, k manifest.Key, obj *manifest.Deployment, base, target, commit string) error {
-	a := st.Applied[k]
-	if a == nil {
-		return fmt.Errorf("%s not found", ObjectName(k))
-	}
-	if prev := OverrideOf(a.Object.(*manifest.Deployment).Annotations); prev.Kind == "rollback" && prev.Base != "" {
-		base = prev.Base // a second rollback still waits for the same branch move
-	}
-	d := *obj
-	d.Annotations = withOverride(obj.Annotations, Override{Kind: "rollback", Base: base, Target: target})
-	return r.putDeployment(ctx, a, &d, commit)
+	return out
 }

@@ -35,6 +35,15 @@ type Harness struct {
 	Timeout time.Duration
 	// App names the suite's app (default: a random one).
 	App string
+	// StopBehindBack stops a running pod's containers the way a user would by hand
+	// (docker stop); needed by backends that declare Tends.
+	StopBehindBack func(t *testing.T, p *backend.Pod)
+	// Exec returns the command that runs the test app with args inside a container
+	// (its path there); needed by backends that declare Execs.
+	Exec func(args ...string) []string
+	// RoutesElsewhere: routing starts kgit's own binary as the proxy, which a test binary
+	// is not; the CLI's tests route this backend's Services instead.
+	RoutesElsewhere bool
 }
 
 // BuildTestApp builds the static test program into dir and returns its path.
@@ -73,10 +82,29 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Records", s.records)
 	t.Run("Lock", s.lock)
 	t.Run("FreshViewAfterCrash", s.freshView)
+	t.Run("Capabilities", s.capabilities)
+	if s.b.Capabilities().Routes && !h.RoutesElsewhere {
+		t.Run("Routes", s.routes)
+	}
 	if !h.RunsProcesses {
 		return
 	}
+	if s.b.Capabilities().MarksTerminating {
+		t.Run("MarkTerminating", s.markTerminating)
+	}
+	if s.b.Capabilities().Tends {
+		t.Run("TendRestartsStoppedContainer", s.tendStopped)
+	}
 	t.Run("Logs", s.logs)
+	if s.b.Capabilities().Execs && s.h.Exec != nil {
+		t.Run("Exec", s.exec)
+	}
+	if s.b.Capabilities().Forwards {
+		t.Run("DialPod", s.dialPod)
+	}
+	if s.b.Capabilities().Meters {
+		t.Run("Measure", s.measure)
+	}
 	t.Run("RestartPolicies", s.restartPolicies)
 	t.Run("DeleteWithGrace", s.deleteWithGrace)
 	t.Run("ReadinessProbe", s.readiness)
@@ -225,9 +253,44 @@ func (s *suite) freshView(t *testing.T) {
 	}
 }
 
+// logs checks a pod's log, each line's time with Timestamps (RFC 3339, as kubectl
+// prints it), and that Since leaves out the lines written before it.
 func (s *suite) logs(t *testing.T) {
 	p := s.create(t, s.spec("talker", "Always", 5, "sleep"))
 	s.waitGreeting(t, p)
+	read := func(opts backend.LogOptions) string {
+		var buf bytes.Buffer
+		opts.Tail = -1
+		if err := s.b.Logs(context.Background(), p.ID, "main", opts, &buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	stamp, text, _ := strings.Cut(read(backend.LogOptions{Timestamps: true}), " ")
+	if at, err := time.Parse(time.RFC3339Nano, stamp); err != nil || !strings.HasPrefix(text, "hello from "+p.Name) || time.Since(at) < 0 {
+		t.Errorf("logs with timestamps: %q %q, want an RFC 3339 time then the greeting", stamp, text)
+	}
+	if got := read(backend.LogOptions{Since: time.Now().Add(time.Hour)}); got != "" {
+		t.Errorf("logs since a later time: %q, want none", got)
+	}
+	if got := read(backend.LogOptions{Since: time.Now().Add(-time.Hour)}); !strings.HasPrefix(got, "hello from "+p.Name) {
+		t.Errorf("logs since an hour ago: %q, want the greeting", got)
+	}
+}
+
+// measure checks that a running container's use is measured: some resident memory.
+func (s *suite) measure(t *testing.T) {
+	m, _ := backend.MeterOf(s.b)
+	p := s.create(t, s.spec("measured", "Always", 5, "sleep"))
+	s.waitGreeting(t, p)
+	p = s.waitFor(t, "measured", "running", func(p *backend.Pod) bool { return p.Status.Phase == backend.PodRunning })
+	use, err := m.Measure(context.Background(), []*backend.Pod{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := use[p.ID]; len(u) != 1 || u[0].Container != "main" || u[0].MemoryBytes <= 0 || u[0].CPUMilli < 0 {
+		t.Errorf("Measure = %+v, want the main container with its memory", use)
+	}
 }
 
 // waitGreeting waits until the pod's log shows the test app's greeting, with its name.
@@ -293,4 +356,145 @@ func (s *suite) readiness(t *testing.T) {
 	manifest.DefaultPodSpec(&spec.Spec)
 	s.create(t, spec)
 	s.waitFor(t, "probed", "ready through its HTTP readiness probe", func(p *backend.Pod) bool { return p.Status.Ready })
+}
+
+// capabilities checks that what a backend declares matches what it implements.
+func (s *suite) capabilities(t *testing.T) {
+	c := s.b.Capabilities()
+	_, router := s.b.(backend.Router)
+	_, terminator := s.b.(backend.Terminator)
+	_, tender := s.b.(backend.Tender)
+	_, execer := s.b.(backend.Execer)
+	_, forwarder := s.b.(backend.PortForwarder)
+	_, meter := s.b.(backend.Meter)
+	for _, x := range []struct {
+		name             string
+		declared, builds bool
+	}{{"Routes/Router", c.Routes, router}, {"MarksTerminating/Terminator", c.MarksTerminating, terminator}, {"Tends/Tender", c.Tends, tender},
+		{"Execs/Execer", c.Execs, execer}, {"Forwards/PortForwarder", c.Forwards, forwarder}, {"Meters/Meter", c.Meters, meter}} {
+		if x.declared && !x.builds {
+			t.Errorf("%s: declared but not implemented", x.name)
+		}
+	}
+	if c.Execs && s.h.Exec == nil && s.h.RunsProcesses {
+		t.Errorf("the backend declares Execs: the harness must say how to run the test app in a container")
+	}
+	if c.Tends && s.h.StopBehindBack == nil && s.h.RunsProcesses {
+		t.Errorf("the backend declares Tends: the harness must say how to stop a container behind its back")
+	}
+}
+
+// routes checks that a Service gets an address that it keeps, is listed by its labels,
+// and goes on Unroute.
+func (s *suite) routes(t *testing.T) {
+	ctx := context.Background()
+	router, _ := backend.RouterOf(s.b)
+	svc := backend.Service{Name: "conf-svc", Namespace: "default",
+		Labels: map[string]string{backend.LabelManagedBy: backend.ManagedBy, backend.LabelApp: s.app},
+		Spec:   manifest.ServiceSpec{Type: "ClusterIP", Selector: map[string]string{"test-pod": "none"}, Ports: []manifest.ServicePort{{Port: 8080, Protocol: "TCP", TargetPort: manifest.IntOrString{IntVal: 8080}}}}}
+	got, err := router.Route(ctx, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = router.Unroute(context.Background(), "default", "conf-svc") })
+	if got.ClusterIP == "" {
+		t.Errorf("a routed ClusterIP Service has no address")
+	}
+	again, err := router.Route(ctx, svc)
+	if err != nil || again.ClusterIP != got.ClusterIP {
+		t.Errorf("routing again moved the address from %s to %s (%v)", got.ClusterIP, again.ClusterIP, err)
+	}
+	listed, err := router.Routes(ctx, map[string]string{backend.LabelApp: s.app})
+	if err != nil || len(listed) != 1 || listed[0].Name != "conf-svc" || listed[0].ClusterIP != got.ClusterIP {
+		t.Errorf("Routes = %+v, %v; want conf-svc at %s", listed, err, got.ClusterIP)
+	}
+	if err := router.Unroute(ctx, "default", "conf-svc"); err != nil {
+		t.Fatal(err)
+	}
+	if listed, _ := router.Routes(ctx, map[string]string{backend.LabelApp: s.app}); len(listed) != 0 {
+		t.Errorf("%d routes left after Unroute", len(listed))
+	}
+}
+
+// markTerminating checks that a marked pod is reported terminating by every reader.
+func (s *suite) markTerminating(t *testing.T) {
+	p := s.create(t, s.spec("marked", "Always", 1, "sleep"))
+	term, _ := backend.TerminatorOf(s.b)
+	if err := term.MarkTerminating(context.Background(), p.ID); err != nil {
+		t.Fatal(err)
+	}
+	fresh := s.h.New(t)
+	pods, err := fresh.ListPods(context.Background(), map[string]string{backend.LabelApp: s.app, "test-pod": "marked"})
+	if err != nil || len(pods) != 1 || !pods[0].Status.Terminating || pods[0].Status.Active() {
+		t.Errorf("after MarkTerminating a fresh reader sees %+v, %v; want one terminating pod", pods, err)
+	}
+}
+
+// tendStopped checks that a container stopped by hand stays stopped through listings
+// (a read changes nothing) and runs again after Tend, as the kubelet would restart it.
+func (s *suite) tendStopped(t *testing.T) {
+	s.create(t, s.spec("tended", "Always", 1, "sleep"))
+	p := s.waitFor(t, "tended", "running", func(p *backend.Pod) bool { return p.Status.Phase == backend.PodRunning && p.Status.Ready })
+	s.h.StopBehindBack(t, p)
+	p = s.waitFor(t, "tended", "stopped", func(p *backend.Pod) bool { return p.Status.Containers[0].State == backend.StateTerminated })
+	time.Sleep(500 * time.Millisecond)
+	p = s.waitFor(t, "tended", "still stopped after listings", func(p *backend.Pod) bool { return p.Status.Containers[0].State == backend.StateTerminated })
+	tender, _ := backend.TenderOf(s.b)
+	if err := tender.Tend(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "tended", "running again after Tend", func(p *backend.Pod) bool { return p.Status.Containers[0].State == backend.StateRunning })
+}
+
+// exec checks that a command runs in a running container with the pod's environment,
+// reads the standard input it is given, and returns its exit code.
+func (s *suite) exec(t *testing.T) {
+	ctx := context.Background()
+	e, _ := backend.ExecerOf(s.b)
+	p := s.create(t, s.spec("exec", "Always", 5, "sleep"))
+	p = s.waitFor(t, "exec", "running", func(p *backend.Pod) bool { return p.Status.Phase == backend.PodRunning && p.Status.Ready })
+	var out, errOut bytes.Buffer
+	code, err := e.Exec(ctx, p, "main", backend.ExecOptions{Command: s.h.Exec("cat"), Stdin: strings.NewReader("typed in\n"), Stdout: &out, Stderr: &errOut})
+	if err != nil || code != 0 {
+		t.Fatalf("exec cat: code %d, %v (stderr %q)", code, err, errOut.String())
+	}
+	if want := "exec\ntyped in\n"; out.String() != want {
+		t.Errorf("exec cat printed %q, want %q (POD_NAME, then its input)", out.String(), want)
+	}
+	out.Reset()
+	code, err = e.Exec(ctx, p, "main", backend.ExecOptions{Command: s.h.Exec("exit", "7"), Stdout: &out, Stderr: &out})
+	if err != nil || code != 7 {
+		t.Errorf("exec exit 7: code %d, %v; want 7", code, err)
+	}
+	if _, err := e.Exec(ctx, p, "nosuch", backend.ExecOptions{Command: s.h.Exec("exit", "0"), Stdout: &out, Stderr: &out}); err == nil {
+		t.Errorf("exec in a container that does not exist: no error")
+	}
+}
+
+// dialPod checks that a pod's port is reached from the machine kgit runs on.
+func (s *suite) dialPod(t *testing.T) {
+	if !s.h.RunsProcesses {
+		return
+	}
+	f, _ := backend.PortForwarderOf(s.b)
+	s.create(t, s.spec("dial", "Always", 5, "serve"))
+	p := s.waitFor(t, "dial", "ready", func(p *backend.Pod) bool { return p.Status.Ready && p.Status.PodIP != "" })
+	deadline := time.Now().Add(s.h.Timeout)
+	for {
+		conn, err := f.DialPod(context.Background(), p, 8080)
+		if err == nil {
+			fmt.Fprintf(conn, "GET /pod HTTP/1.0\r\n\r\n")
+			var buf bytes.Buffer
+			_, _ = buf.ReadFrom(conn)
+			conn.Close()
+			if !strings.Contains(buf.String(), "\r\n\r\ndial\n") {
+				t.Errorf("GET /pod through DialPod: %q, want the pod's name", buf.String())
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("DialPod: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

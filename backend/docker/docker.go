@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"os"
 	"sort"
@@ -46,14 +47,18 @@ const (
 
 // NetworkName is the bridge network kgit's pods join, and DefaultSubnet its addresses
 // (KGIT_DOCKER_SUBNET overrides it); each pod gets a fixed address in it as POD_IP.
+// Podman's is PodmanSubnet: Podman refuses a subnet the host already routes, so the
+// two engines on one machine each need their own.
 const (
 	NetworkName   = "kgit"
 	DefaultSubnet = "10.213.0.0/16"
+	PodmanSubnet  = "10.214.0.0/16"
 )
 
 // Backend runs pods as Docker containers.
 type Backend struct {
 	cli        *client.Client
+	name       string // Name, or PodmanName
 	host       string
 	log        io.Writer // image pulls report here
 	mu         sync.Mutex
@@ -65,6 +70,11 @@ type Backend struct {
 	usedAt     time.Time
 	images     sync.Map // "policy image" -> when it was settled (present, or pulled)
 	imageLocks sync.Map // "policy image" -> *sync.Mutex: one check per image at a time
+	engineMu   sync.Mutex
+	engine     string         // "Docker" or "Podman", once asked
+	lastExits  map[string]int // Podman: "ID START" -> the exit code before that restart
+	tend       tending        // the apps' tenders (tender.go)
+	inspected  inspections    // the containers' last inspections (inspect.go)
 }
 
 // New connects to the engine named by DOCKER_HOST and the usual Docker environment.
@@ -74,47 +84,66 @@ func New(log io.Writer) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
-	return &Backend{cli: cli, host: cli.DaemonHost(), log: log, probes: map[string]*probeState{}}, nil
+	return &Backend{cli: cli, name: Name, host: cli.DaemonHost(), log: log, probes: map[string]*probeState{}}, nil
 }
 
 // Client is the engine client (tests use it to build images and clean up).
 func (b *Backend) Client() *client.Client { return b.cli }
 
-// Isolated implements backend.Isolated: containers are apart from the host unless a
-// manifest asks for host access and the user allowed it.
-func (b *Backend) Isolated() bool { return true }
-
 // Name implements backend.Backend.
-func (b *Backend) Name() string { return Name }
+func (b *Backend) Name() string { return b.name }
+
+// Host is the engine's address (DOCKER_HOST's form): kgit's host processes that talk to
+// the engine after kgit has exited (proxies, CronJobs' schedulers) are given it.
+func (b *Backend) Host() string { return b.host }
 
 // Available pings the engine and negotiates the API version.
 func (b *Backend) Available(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if _, err := b.cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		return fmt.Errorf("docker: cannot reach the engine at %s: %w", b.host, err)
+		return fmt.Errorf("%s: cannot reach the engine at %s: %w", b.name, b.host, err)
 	}
 	return nil
 }
 
-// Unhonoured lists the pod fields the docker backend accepts but ignores.
-func (b *Backend) Unhonoured() []string {
-	return append(manifest.UnhonouredVolumeFields(), "nodeSelector", "tolerations", "affinity", "nodeName",
-		"securityContext", "dnsPolicy", "dnsConfig", "hostAliases", "imagePullSecrets",
-		"priorityClassName", "runtimeClassName", "topologySpreadConstraints",
-		"containers[].resources", "containers[].securityContext",
-		"containers[].lifecycle", "containers[].readinessProbe.grpc",
-		"containers[].livenessProbe.grpc", "containers[].startupProbe.grpc", "initContainers")
+// Capabilities implements backend.Backend: containers are apart from the host unless
+// a manifest asks for host access and the user allowed it; Services are routed by proxy
+// containers; kgit restarts what the engine leaves stopped (Tend).
+func (b *Backend) Capabilities() backend.Capabilities {
+	return backend.Capabilities{Isolated: true, Routes: hostReachesPods, Tends: true, Execs: true, Forwards: hostReachesPods, Meters: true, Unhonoured: unhonoured()}
 }
+
+// unhonoured lists the pod fields the docker backend accepts but ignores.
+func unhonoured() []string {
+	out := append(append(manifest.UnhonouredVolumeFields(), manifest.UnhonouredLifecycleFields()...),
+		"nodeSelector", "tolerations", "affinity", "nodeName",
+		"dnsPolicy", "dnsConfig", "hostAliases",
+		"priorityClassName", "runtimeClassName", "topologySpreadConstraints")
+	for _, f := range unhonouredSecurity {
+		out = append(out, "securityContext."+f, "containers[].securityContext."+f, "initContainers[].securityContext."+f)
+	}
+	for _, list := range []string{"containers[]", "initContainers[]"} {
+		out = append(out, list+".resources.claims", list+".resources.limits.ephemeral-storage", list+".resources.requests.ephemeral-storage")
+	}
+	return append(out, "securityContext.fsGroupChangePolicy", "securityContext.sysctls")
+}
+
+// unhonouredSecurity are the securityContext fields (of a pod or a container) that
+// Docker's settings do not cover.
+var unhonouredSecurity = []string{"seLinuxOptions", "seccompProfile", "appArmorProfile", "windowsOptions",
+	"procMount", "supplementalGroupsPolicy", "seLinuxChangePolicy"}
 
 func containerName(ns, pod, c string) string { return "kgit-" + ns + "-" + pod + "-" + c }
 
 // CreatePod makes sure the images are there (per imagePullPolicy), then creates and
 // starts one container per pod container.
 func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend.Pod, error) {
+	defer b.ensureTender(spec.Labels[backend.LabelApp])
 	p, err := b.createPod(ctx, spec)
-	if err != nil && strings.Contains(err.Error(), "Address already in use") {
-		// Another kgit gave the address to its pod since the addresses were listed.
+	if err != nil && (strings.Contains(err.Error(), "Address already in use") || strings.Contains(err.Error(), "already allocated")) {
+		// Another kgit gave the address to its pod since the addresses were listed
+		// (Docker: "Address already in use"; Podman: "... is already allocated").
 		b.ipMu.Lock()
 		b.usedAt = time.Time{}
 		b.ipMu.Unlock()
@@ -124,9 +153,27 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 }
 
 func (b *Backend) createPod(ctx context.Context, spec backend.PodSpec) (*backend.Pod, error) {
-	for i := range spec.Spec.Containers {
-		if err := b.ensureImage(ctx, &spec.Spec.Containers[i]); err != nil {
+	all := append(append([]manifest.Container(nil), spec.Spec.InitContainers...), spec.Spec.Containers...)
+	nInit := len(spec.Spec.InitContainers)
+	imageUsers := make([]string, len(all))
+	for i := range all {
+		if err := b.ensureImage(ctx, &all[i], spec.PullSecrets); err != nil {
 			return nil, fmt.Errorf("pod %s: %w", spec.Name, err)
+		}
+		if sc := manifest.SecurityOf(&spec.Spec, &all[i]); sc.RunAsNonRoot || sc.RunAsGroup != nil && sc.RunAsUser == nil {
+			imageUsers[i] = b.imageUser(ctx, all[i].Image)
+		}
+		if err := checkNonRoot(spec, &all[i], imageUsers[i]); err != nil {
+			return nil, fmt.Errorf("pod %s: %w", spec.Name, err)
+		}
+	}
+	// The pod's network is held by its first sidecar, else its first app container; the
+	// regular init containers before it run one at a time with the pod's address.
+	holder := nInit
+	for i := range nInit {
+		if backend.IsSidecar(&all[i]) {
+			holder = i
+			break
 		}
 	}
 	var netID string
@@ -152,14 +199,20 @@ func (b *Backend) createPod(ctx context.Context, spec backend.PodSpec) (*backend
 		HostIP: "127.0.0.1", NodeName: "localhost", ServiceAccount: spec.Spec.ServiceAccountName,
 		Labels: spec.Labels, Annotations: spec.Annotations, Services: spec.ServiceEnv}
 	var first string
-	for i := range spec.Spec.Containers {
-		c := &spec.Spec.Containers[i]
-		cfg, host, err := b.containerConfig(spec, c, fields)
+	for i := range all {
+		c := &all[i]
+		cfg, host, err := b.containerConfig(spec, c, fields, imageUsers[i])
+		if i < nInit {
+			host.RestartPolicy = restartPolicy(backend.InitRestartPolicy(spec.Spec.RestartPolicy, c))
+		}
 		var copies []copyIn
 		if err == nil {
 			var binds []string
 			binds, host.Mounts, copies, err = b.volumes(spec, uid, c)
 			host.Binds = append(host.Binds, binds...)
+		}
+		if err == nil {
+			err = b.createVolumes(ctx, host.Mounts)
 		}
 		if err != nil {
 			_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
@@ -169,12 +222,12 @@ func (b *Backend) createPod(ctx context.Context, spec backend.PodSpec) (*backend
 		cfg.Labels[labelPodUID] = uid
 		cfg.Labels[labelPodIP] = ip.String()
 		cfg.Labels[labelCreated] = created.Format(time.RFC3339Nano)
-		cfg.Labels[labelIndex] = strconv.Itoa(i)
+		cfg.Labels[labelIndex] = fmt.Sprintf("%03d", i)
 		var netcfg *network.NetworkingConfig
 		switch {
 		case spec.Spec.HostNetwork:
 			host.NetworkMode = "host"
-		case first == "":
+		case first == "" && i <= holder:
 			if h := spec.Spec.Hostname; len(h) <= 63 {
 				cfg.Hostname = h // a StatefulSet's pod is its own name
 			}
@@ -197,10 +250,10 @@ func (b *Backend) createPod(ctx context.Context, spec backend.PodSpec) (*backend
 		}
 		if err != nil {
 			_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
-			if strings.Contains(err.Error(), "No such image") {
+			if noSuch(err) {
 				b.forgetImages(&spec.Spec)
 			}
-			if strings.Contains(err.Error(), "Conflict") {
+			if nameTaken(err) {
 				return nil, fmt.Errorf("pod %s/%s: %w", spec.Namespace, spec.Name, backend.ErrAlreadyExists)
 			}
 			return nil, fmt.Errorf("docker: create container %s of pod %s: %w", c.Name, spec.Name, err)
@@ -211,17 +264,49 @@ func (b *Backend) createPod(ctx context.Context, spec backend.PodSpec) (*backend
 				return nil, fmt.Errorf("docker: copy volume files to %s in container %s of pod %s: %w", cp.target, c.Name, spec.Name, err)
 			}
 		}
-		if _, err := b.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
-			_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
-			return nil, fmt.Errorf("docker: start container %s of pod %s: %w", c.Name, spec.Name, err)
+		// With init containers, only the first starts now; Tend starts each of the others
+		// in its turn, as the kubelet does.
+		if nInit == 0 || i == 0 {
+			if _, err := b.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
+				_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
+				return nil, fmt.Errorf("docker: start container %s of pod %s: %w", c.Name, spec.Name, err)
+			}
 		}
-		if first == "" {
+		if i == holder {
 			first = res.ID
 		}
 	}
 	// The pod as created; its status is the engine's to report (ListPods).
 	return &backend.Pod{ID: spec.Namespace + "_" + spec.Name + "_" + uid, PodSpec: spec.Hidden(), UID: uid, Created: created,
 		Status: backend.PodStatus{Phase: backend.PodPending, PodIP: ip.String()}}, nil
+}
+
+// containerList lists containers. Podman fails a listing that meets a container whose
+// process has just exited ("read /proc/PID/cgroup: no such process"): it is asked again.
+func (b *Backend) containerList(ctx context.Context, opts client.ContainerListOptions) (client.ContainerListResult, error) {
+	for i := 1; ; i++ {
+		res, err := b.cli.ContainerList(ctx, opts)
+		if err == nil || i == 5 || !strings.Contains(err.Error(), "/proc/") {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(time.Duration(i) * 50 * time.Millisecond):
+		}
+	}
+}
+
+// nameTaken reports an engine error about a container name already in use (Docker says
+// "Conflict", Podman "already in use").
+func nameTaken(err error) bool {
+	return strings.Contains(err.Error(), "Conflict") || strings.Contains(err.Error(), "already in use")
+}
+
+// noSuch reports an engine error about an object that does not exist (Docker: "No such
+// container", Podman: "no such container").
+func noSuch(err error) bool {
+	return strings.Contains(strings.ToLower(err.Error()), "no such")
 }
 
 // networkGone reports an engine error about a network that does not exist.
@@ -233,8 +318,8 @@ func networkGone(err error) bool {
 // containerConfig maps a pod container onto Docker's: command/args override
 // entrypoint/cmd, the Kubernetes environment with $(VAR) expansion, the working dir,
 // the ports (hostPort published; probed ports published on 127.0.0.1), the restart
-// policy, and the grace period as the stop timeout.
-func (b *Backend) containerConfig(spec backend.PodSpec, c *manifest.Container, fields manifest.PodFields) (*container.Config, *container.HostConfig, error) {
+// policy, the grace period as the stop timeout, resources and securityContext.
+func (b *Backend) containerConfig(spec backend.PodSpec, c *manifest.Container, fields manifest.PodFields, imageUser string) (*container.Config, *container.HostConfig, error) {
 	order, vals, err := manifest.ContainerEnv(c, fields, spec.Resolved[c.Name])
 	if err != nil {
 		return nil, nil, err
@@ -263,6 +348,8 @@ func (b *Backend) containerConfig(spec backend.PodSpec, c *manifest.Container, f
 	}
 	host := &container.HostConfig{RestartPolicy: restartPolicy(spec.Spec.RestartPolicy), PortBindings: network.PortMap{}}
 	hostAccess(&spec.Spec, c, host)
+	resources(c, host)
+	security(&spec.Spec, c, imageUser, cfg, host)
 	loopback := netip.MustParseAddr("127.0.0.1")
 	publish := func(port int, proto string, hostIP netip.Addr, hostPort string) error {
 		p, err := network.ParsePort(fmt.Sprintf("%d/%s", port, strings.ToLower(proto)))
@@ -324,6 +411,9 @@ func (b *Backend) network(ctx context.Context) (string, netip.Prefix, error) {
 		subnet := os.Getenv("KGIT_DOCKER_SUBNET")
 		if subnet == "" {
 			subnet = DefaultSubnet
+			if b.Podman(ctx) {
+				subnet = PodmanSubnet
+			}
 		}
 		prefix, perr := netip.ParsePrefix(subnet)
 		if perr != nil {
@@ -359,7 +449,7 @@ func (b *Backend) allocateIP(ctx context.Context, key string, subnet netip.Prefi
 	// of creations shares it (b.taken covers this process's own), and an address another
 	// kgit took meanwhile makes the engine refuse the create, which is retried.
 	if time.Since(b.usedAt) > time.Second {
-		res, err := b.cli.ContainerList(ctx, client.ContainerListOptions{All: true,
+		res, err := b.containerList(ctx, client.ContainerListOptions{All: true,
 			Filters: make(client.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy)})
 		if err != nil {
 			return netip.Addr{}, fmt.Errorf("docker: list containers: %w", err)
@@ -422,7 +512,7 @@ func (b *Backend) listPods(ctx context.Context, selector map[string]string, prob
 	for k, v := range selector {
 		f = f.Add("label", k+"="+v)
 	}
-	res, err := b.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	res, err := b.containerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return nil, fmt.Errorf("docker: list containers: %w", err)
 	}
@@ -460,41 +550,54 @@ func (b *Backend) pod(ctx context.Context, id string, cs []container.Summary, pr
 	for _, c := range cs {
 		byName[c.Labels[labelContainer]] = c
 	}
-	for i := range spec.Spec.Containers {
-		c := &spec.Spec.Containers[i]
+	nInit := len(spec.Spec.InitContainers)
+	for i, c := range append(append([]manifest.Container(nil), spec.Spec.InitContainers...), spec.Spec.Containers...) {
+		statuses := &p.Status.Containers
+		if i < nInit {
+			statuses = &p.Status.InitContainers
+		}
 		sum, ok := byName[c.Name]
 		if !ok {
-			p.Status.Containers = append(p.Status.Containers, backend.ContainerStatus{Name: c.Name, State: backend.StateWaiting, Reason: "ContainerMissing"})
+			*statuses = append(*statuses, backend.ContainerStatus{Name: c.Name, State: backend.StateWaiting, Reason: "ContainerMissing"})
 			continue
 		}
 		ids = append(ids, sum.ID)
-		ins, err := b.cli.ContainerInspect(ctx, sum.ID, client.ContainerInspectOptions{})
+		ins, err := b.inspect(ctx, sum)
 		if err != nil {
-			if strings.Contains(err.Error(), "No such container") {
+			if noSuch(err) {
 				return nil, nil // removed meanwhile
 			}
 			return nil, fmt.Errorf("docker: inspect %s: %w", sum.ID[:12], err)
 		}
-		cst := containerStatus(c.Name, ins.Container)
+		var lastExit *int
+		if b.Podman(ctx) {
+			lastExit = b.podmanLastExit(ctx, ins.Container)
+		}
+		cst := containerStatus(c.Name, ins.Container, b.Podman(ctx), lastExit, time.Now())
+		if i < nInit && cst.State == backend.StateWaiting && cst.Reason == "ContainerCreating" {
+			cst.Reason = "PodInitializing"
+		}
 		if probe {
-			b.applyProbes(ctx, p, c, ins.Container, &cst)
+			b.observe(ctx, p, &c, ins.Container, &cst)
 		} else {
 			cst.Ready = cst.State == backend.StateRunning && c.ReadinessProbe == nil && c.StartupProbe == nil
 		}
-		if p.Status.StartTime.IsZero() || cst.StartedAt.Before(p.Status.StartTime) {
+		if !cst.StartedAt.IsZero() && (p.Status.StartTime.IsZero() || cst.StartedAt.Before(p.Status.StartTime)) {
 			p.Status.StartTime = cst.StartedAt
 		}
-		p.Status.Containers = append(p.Status.Containers, cst)
+		*statuses = append(*statuses, cst)
 	}
-	p.Status.Phase, p.Status.Ready = backend.PodPhase(spec.Spec.RestartPolicy, p.Status.Containers)
+	p.Status.Phase, p.Status.Ready = backend.PodPhaseOf(&spec.Spec, p.Status.InitContainers, p.Status.Containers)
 	if p.Status.Ready {
 		p.Status.ReadySince = b.readySince(p, ids)
 	}
 	return p, nil
 }
 
-// containerStatus reads Docker's state as Kubernetes' container state.
-func containerStatus(name string, c container.InspectResponse) backend.ContainerStatus {
+// containerStatus reads Docker's state as Kubernetes' container state; podman says
+// whether Podman reported it, seen at now, and lastExit is the exit code of the run
+// before a restart when the state does not hold it (Podman's).
+func containerStatus(name string, c container.InspectResponse, podman bool, lastExit *int, now time.Time) backend.ContainerStatus {
 	st := backend.ContainerStatus{Name: name, RestartCount: int32(c.RestartCount)}
 	s := c.State
 	if s == nil {
@@ -504,25 +607,31 @@ func containerStatus(name string, c container.InspectResponse) backend.Container
 	started, _ := time.Parse(time.RFC3339Nano, s.StartedAt)
 	finished, _ := time.Parse(time.RFC3339Nano, s.FinishedAt)
 	st.StartedAt = started
+	exitCode := s.ExitCode
+	if lastExit != nil && s.Running {
+		exitCode = *lastExit
+	}
 	term := func() *backend.Termination {
-		t := &backend.Termination{ExitCode: s.ExitCode, Reason: "Completed", StartedAt: started, FinishedAt: finished}
+		t := &backend.Termination{ExitCode: exitCode, Reason: "Completed", StartedAt: started, FinishedAt: finished}
 		if s.OOMKilled {
 			t.Reason = "OOMKilled"
-		} else if s.ExitCode != 0 {
+		} else if exitCode != 0 {
 			t.Reason = "Error"
 		}
 		return t
 	}
+	// Podman's restarts: the container is running, and restarted less than podmanBackOff ago.
+	podmanRestarted := podman && s.Running && c.RestartCount > 0 && !finished.IsZero() && now.Sub(started) < podmanBackOff
 	switch {
-	case s.Running && !s.Restarting:
+	case s.Running && !s.Restarting && !podmanRestarted:
 		st.State = backend.StateRunning
 		if c.RestartCount > 0 && !finished.IsZero() {
 			st.LastTermination = term()
 		}
-	case s.Restarting:
+	case s.Restarting || podmanRestarted:
 		st.State, st.Reason = backend.StateWaiting, "CrashLoopBackOff"
 		st.LastTermination = term()
-		st.Message = fmt.Sprintf("back-off restarting failed container=%s (last exit code %d)", name, s.ExitCode)
+		st.Message = fmt.Sprintf("back-off restarting failed container=%s (last exit code %d)", name, exitCode)
 	case string(s.Status) == "created":
 		st.State, st.Reason = backend.StateWaiting, "ContainerCreating"
 	default:
@@ -549,7 +658,7 @@ func (b *Backend) removePodUID(ctx context.Context, ns, name, uid string, grace 
 	if uid != "" {
 		f = f.Add("label", labelPodUID+"="+uid)
 	}
-	res, err := b.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	res, err := b.containerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return fmt.Errorf("docker: list containers of pod %s: %w", name, err)
 	}
@@ -560,13 +669,14 @@ func (b *Backend) removePodUID(ctx context.Context, ns, name, uid string, grace 
 	}
 	// The containers that join the first one's network go first.
 	sort.Slice(res.Items, func(i, j int) bool { return res.Items[i].Labels[labelIndex] > res.Items[j].Labels[labelIndex] })
-	secs := int(grace.Seconds())
 	var errs []error
+	deadline := time.Now().Add(grace) // preStop hooks count against the grace period
 	for _, c := range res.Items {
-		if _, err := b.cli.ContainerStop(ctx, c.ID, client.ContainerStopOptions{Timeout: &secs}); err != nil && !strings.Contains(err.Error(), "No such container") {
+		secs := int(math.Round(b.preStop(ctx, specContainer(c.Labels), c.ID, max(time.Until(deadline), 0)).Seconds()))
+		if _, err := b.cli.ContainerStop(ctx, c.ID, client.ContainerStopOptions{Timeout: &secs}); err != nil && !noSuch(err) {
 			errs = append(errs, err)
 		}
-		if _, err := b.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true}); err != nil && !strings.Contains(err.Error(), "No such container") {
+		if err := b.removeContainer(ctx, c.ID); err != nil {
 			errs = append(errs, err)
 		}
 		b.mu.Lock()
@@ -580,6 +690,29 @@ func (b *Backend) removePodUID(ctx context.Context, ns, name, uid string, grace 
 		return fmt.Errorf("docker: delete pod %s: %w", name, errors.Join(errs...))
 	}
 	return nil
+}
+
+// removeContainer removes a stopped container. Podman's API at times still sees a
+// container it has just stopped as running and refuses to remove it ("container state
+// improper"): kgit kills it and tries again, a few times, before it reports.
+func (b *Backend) removeContainer(ctx context.Context, id string) error {
+	var err error
+	for try := range 5 {
+		if _, err = b.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true}); err == nil || noSuch(err) {
+			return nil
+		}
+		if !strings.Contains(err.Error(), "state improper") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(try+1) * 100 * time.Millisecond):
+		}
+		zero := 0
+		_, _ = b.cli.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &zero})
+	}
+	return err
 }
 
 // extraHosts are the Services' names as the engine takes them, sorted.

@@ -17,7 +17,7 @@ import (
 //
 // What is settled is remembered for imageMemory: the pods of one rollout share their
 // image, and the engine need not be asked again for each of them.
-func (b *Backend) ensureImage(ctx context.Context, c *manifest.Container) error {
+func (b *Backend) ensureImage(ctx context.Context, c *manifest.Container, pullSecrets []string) error {
 	key := c.ImagePullPolicy + " " + c.Image
 	if b.imageSettled(key) {
 		return nil
@@ -28,7 +28,7 @@ func (b *Backend) ensureImage(ctx context.Context, c *manifest.Container) error 
 	if b.imageSettled(key) {
 		return nil
 	}
-	if err := b.ensureImageOnce(ctx, c); err != nil {
+	if err := b.ensureImageOnce(ctx, c, pullSecrets); err != nil {
 		return err
 	}
 	b.images.Store(key, time.Now())
@@ -51,7 +51,7 @@ func (b *Backend) forgetImages(spec *manifest.PodSpec) {
 	}
 }
 
-func (b *Backend) ensureImageOnce(ctx context.Context, c *manifest.Container) error {
+func (b *Backend) ensureImageOnce(ctx context.Context, c *manifest.Container, pullSecrets []string) error {
 	_, inspectErr := b.cli.ImageInspect(ctx, c.Image)
 	present := inspectErr == nil
 	switch c.ImagePullPolicy {
@@ -65,16 +65,17 @@ func (b *Backend) ensureImageOnce(ctx context.Context, c *manifest.Container) er
 			return nil
 		}
 	}
-	return b.pull(ctx, c.Image, present)
+	return b.pull(ctx, c.Image, present, pullAuth(c.Image, pullSecrets))
 }
 
-// pull pulls an image, showing progress; with Always a failed pull of an image that is
-// present is reported and the local copy used, as the kubelet would retry later.
-func (b *Backend) pull(ctx context.Context, image string, present bool) error {
+// pull pulls an image, showing progress, with auth (X-Registry-Auth, from the pod's
+// imagePullSecrets) if any; with Always a failed pull of an image that is present is
+// reported and the local copy used, as the kubelet would retry later.
+func (b *Backend) pull(ctx context.Context, image string, present bool, auth string) error {
 	if b.log != nil {
 		fmt.Fprintf(b.log, "pulling image %s\n", image)
 	}
-	resp, err := b.cli.ImagePull(ctx, image, client.ImagePullOptions{})
+	resp, err := b.cli.ImagePull(ctx, image, client.ImagePullOptions{RegistryAuth: auth})
 	if err == nil {
 		for msg, merr := range resp.JSONMessages(ctx) {
 			if merr != nil {

@@ -3,8 +3,11 @@ package docker
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,9 +28,16 @@ import (
 // most once per period, with Kubernetes' thresholds.
 type probeState struct {
 	started, ready bool
-	readySince     time.Time
-	message        string
-	runs           map[string]*probeRun
+	// restart is the grace period of a restart that a failed liveness or startup probe
+	// asks for; Tend does it (a listing never changes a container). nil: none due.
+	restart    *int
+	container  string // the container's name
+	readySince time.Time
+	message    string
+	runs       map[string]*probeRun
+	// hook is where the instance's postStart hook stands (hookRunning, ...), and
+	// hookMessage why it failed; a failed one makes Tend kill the instance.
+	hook, hookMessage string
 }
 
 type probeRun struct {
@@ -39,38 +49,50 @@ type probeRun struct {
 // are published on 127.0.0.1 so that kgit probes through the loopback interface.
 func probedPorts(c *manifest.Container) []int {
 	var ports []int
+	add := func(h *manifest.HTTPGetAction) {
+		if h != nil && h.Host == "" {
+			if n, err := probe.Port(c, h.Port); err == nil {
+				ports = append(ports, n)
+			}
+		}
+	}
 	for _, p := range []*manifest.Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
 		if p == nil {
 			continue
 		}
-		var port manifest.IntOrString
+		add(p.HTTPGet)
 		switch {
-		case p.HTTPGet != nil && p.HTTPGet.Host == "":
-			port = p.HTTPGet.Port
 		case p.TCPSocket != nil && p.TCPSocket.Host == "":
-			port = p.TCPSocket.Port
-		default:
-			continue
-		}
-		if n, err := probe.Port(c, port); err == nil {
-			ports = append(ports, n)
+			if n, err := probe.Port(c, p.TCPSocket.Port); err == nil {
+				ports = append(ports, n)
+			}
+		case p.GRPC != nil:
+			ports = append(ports, int(p.GRPC.Port))
 		}
 	}
-	return ports
+	if l := c.Lifecycle; l != nil {
+		for _, h := range []*manifest.LifecycleHandler{l.PostStart, l.PreStop} {
+			if h != nil {
+				add(h.HTTPGet)
+			}
+		}
+	}
+	slices.Sort(ports)
+	return slices.Compact(ports)
 }
 
 // applyProbes runs the container's due probes and sets its readiness; a liveness or
-// startup failure restarts the container.
+// startup failure makes a restart due, which Tend does.
 func (b *Backend) applyProbes(ctx context.Context, p *backend.Pod, c *manifest.Container, ins container.InspectResponse, cst *backend.ContainerStatus) {
 	b.mu.Lock()
 	ps := b.probes[ins.ID]
 	if ps == nil || cst.State != backend.StateRunning || ps.runs["started"] == nil || !ps.runs["started"].last.Equal(cst.StartedAt) {
 		// a new container instance: start over, as the kubelet does
-		ps = &probeState{started: c.StartupProbe == nil, runs: map[string]*probeRun{"started": {last: cst.StartedAt}}}
+		ps = &probeState{started: c.StartupProbe == nil, container: containerName(p.Namespace, p.Name, c.Name), runs: map[string]*probeRun{"started": {last: cst.StartedAt}}}
 		b.probes[ins.ID] = ps
 	}
 	b.mu.Unlock()
-	if cst.State != backend.StateRunning {
+	if cst.State != backend.StateRunning || hasPostStart(c) && !b.postStarted(ctx, p, c, ins, ps, cst) {
 		return
 	}
 	now := time.Now()
@@ -116,8 +138,7 @@ func (b *Backend) applyProbes(ctx context.Context, p *backend.Pod, c *manifest.C
 			if kp.p.TerminationGracePeriodSeconds != nil {
 				secs = int(*kp.p.TerminationGracePeriodSeconds)
 			}
-			_, _ = b.cli.ContainerRestart(ctx, ins.ID, client.ContainerRestartOptions{Timeout: &secs})
-			ps.ready = false
+			ps.restart, ps.ready = &secs, false
 		}
 	}
 	ready := ps.started && (c.ReadinessProbe == nil || ps.ready)
@@ -152,30 +173,8 @@ func (b *Backend) check(ctx context.Context, c *manifest.Container, p *manifest.
 	timeout := time.Duration(p.TimeoutSeconds) * time.Second
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	hostPort := func(port manifest.IntOrString) (int, error) {
-		n, err := probe.Port(c, port)
-		if err != nil {
-			return 0, err
-		}
-		np, _ := network.ParsePort(fmt.Sprintf("%d/tcp", n))
-		if ins.NetworkSettings != nil {
-			for _, pb := range ins.NetworkSettings.Ports[np] {
-				if hp, err := strconv.Atoi(pb.HostPort); err == nil {
-					return hp, nil
-				}
-			}
-		}
-		return 0, fmt.Errorf("port %d of container %s is not published", n, c.Name)
-	}
-	// target is where a network probe connects: its host as given, or else the port the
-	// engine published on 127.0.0.1 for the container's port.
 	target := func(host string, port manifest.IntOrString) (string, int, error) {
-		if host != "" {
-			n, err := probe.Port(c, port)
-			return host, n, err
-		}
-		n, err := hostPort(port)
-		return "127.0.0.1", n, err
+		return probeTarget(c, ins, host, port)
 	}
 	switch {
 	case p.Exec != nil:
@@ -192,8 +191,36 @@ func (b *Backend) check(ctx context.Context, c *manifest.Container, p *manifest.
 			return false, err.Error()
 		}
 		return probe.TCP(ctx, host, port, timeout)
+	case p.GRPC != nil:
+		host, port, err := target("", manifest.IntOrString{IntVal: p.GRPC.Port})
+		if err != nil {
+			return false, err.Error()
+		}
+		service := ""
+		if p.GRPC.Service != nil {
+			service = *p.GRPC.Service
+		}
+		return probe.GRPC(ctx, host, port, service, timeout)
 	}
-	return false, "no supported probe handler (grpc is not supported)"
+	return false, "no supported probe handler"
+}
+
+// probeTarget is where a network probe or hook of container c connects: its host as
+// given, or else the port the engine published on 127.0.0.1 for the container's port.
+func probeTarget(c *manifest.Container, ins container.InspectResponse, host string, port manifest.IntOrString) (string, int, error) {
+	n, err := probe.Port(c, port)
+	if err != nil || host != "" {
+		return host, n, err
+	}
+	np, _ := network.ParsePort(fmt.Sprintf("%d/tcp", n))
+	if ins.NetworkSettings != nil {
+		for _, pb := range ins.NetworkSettings.Ports[np] {
+			if hp, err := strconv.Atoi(pb.HostPort); err == nil {
+				return "127.0.0.1", hp, nil
+			}
+		}
+	}
+	return "", 0, fmt.Errorf("port %d of container %s is not published", n, c.Name)
 }
 
 // execProbe runs a command in the container through the engine.
@@ -227,4 +254,115 @@ func (b *Backend) execProbe(ctx context.Context, id string, cmd []string) (bool,
 		return false, fmt.Sprintf("command %q exited with %d: %s", strings.Join(cmd, " "), res.ExitCode, output)
 	}
 	return true, output
+}
+
+// Tend implements backend.Tender: it does the kubelet's work the engine does not. A
+// container whose liveness or startup probe failed is restarted with its grace period;
+// a container that its pod's restart policy says should run but that the engine left
+// stopped (stopped or killed by hand: the engine never restarts those) is started again.
+func (b *Backend) Tend(ctx context.Context, p *backend.Pod) error {
+	b.ensureTender(p.Labels[backend.LabelApp])
+	delegated := b.tenderAlive(p.Labels[backend.LabelApp]) // the app's tender restarts, and counts, what is due
+	policy := p.Spec.RestartPolicy
+	var errs []error
+	if len(p.Spec.InitContainers) > 0 {
+		if err := b.advanceInit(ctx, p); err != nil {
+			return err
+		}
+	}
+	for _, cs := range p.Status.Containers {
+		name := containerName(p.Namespace, p.Name, cs.Name)
+		switch {
+		case cs.State == backend.StateRunning || cs.State == backend.StateWaiting && cs.Reason == "ContainerCreating": // (running its postStart hook)
+			b.mu.Lock()
+			var secs *int
+			kill := false
+			for id, ps := range b.probes {
+				if ps.container != name {
+					continue
+				}
+				if ps.hook == hookFailed {
+					// a failed postStart hook: the instance is killed and restarted per policy
+					kill, ps.hook = true, hookRunning
+					grace := int(*p.Spec.TerminationGracePeriodSeconds)
+					secs = &grace
+				}
+				if ps.restart != nil {
+					secs, ps.restart = ps.restart, nil
+					delete(b.probes, id)
+				}
+			}
+			b.mu.Unlock()
+			if secs != nil && !delegated {
+				c := podContainer(&p.Spec, cs.Name)
+				left := int(math.Round(b.preStop(ctx, c, name, time.Duration(*secs)*time.Second).Seconds()))
+				var err error
+				if kill {
+					_, err = b.cli.ContainerStop(ctx, name, client.ContainerStopOptions{Timeout: &left})
+				} else {
+					_, err = b.cli.ContainerRestart(ctx, name, client.ContainerRestartOptions{Timeout: &left})
+				}
+				if err != nil {
+					errs = append(errs, fmt.Errorf("docker: restart %s: %w", name, err))
+				} else if b.tend.restarted != nil {
+					b.tend.restarted(name)
+				}
+			}
+		case cs.State == backend.StateTerminated && !delegated && (policy == "Always" || policy == "OnFailure" && cs.ExitCode != 0):
+			// the engine may be restarting it at this moment (Docker: "is restarting";
+			// Podman restarts at once and then finds it running)
+			if _, err := b.cli.ContainerStart(ctx, name, client.ContainerStartOptions{}); err != nil && !strings.Contains(err.Error(), "is restarting") && !strings.Contains(err.Error(), "running") {
+				errs = append(errs, fmt.Errorf("docker: start %s again: %w", name, err))
+			} else if err == nil && b.tend.restarted != nil {
+				b.tend.restarted(name)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// advanceInit starts a pod's next container, as the kubelet does: the init containers
+// one at a time in order (each once the one before has succeeded, or, a sidecar, has
+// started), then the app containers. A failed init container is restarted by the engine
+// (its restart policy is on-failure unless the pod's is Never).
+func (b *Backend) advanceInit(ctx context.Context, p *backend.Pod) error {
+	start := func(name string) error {
+		cname := containerName(p.Namespace, p.Name, name)
+		if _, err := b.cli.ContainerStart(ctx, cname, client.ContainerStartOptions{}); err != nil {
+			return fmt.Errorf("docker: start %s: %w", cname, err)
+		}
+		return nil
+	}
+	for i, cs := range p.Status.InitContainers {
+		switch {
+		case cs.State == backend.StateWaiting && cs.Reason == "PodInitializing":
+			return start(cs.Name)
+		case backend.IsSidecar(&p.Spec.InitContainers[i]):
+			if cs.RestartCount == 0 && !(cs.State == backend.StateRunning && cs.Started) {
+				return nil // not started yet: the next waits
+			}
+		case cs.State == backend.StateTerminated && cs.ExitCode == 0:
+		default:
+			return nil // running, or failed
+		}
+	}
+	var errs []error
+	for _, cs := range p.Status.Containers {
+		if cs.State == backend.StateWaiting && cs.Reason == "ContainerCreating" {
+			errs = append(errs, start(cs.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// podContainer is the container of spec named name, nil if none.
+func podContainer(spec *manifest.PodSpec, name string) *manifest.Container {
+	for _, list := range [][]manifest.Container{spec.InitContainers, spec.Containers} {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
+		}
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/volume"
 	"github.com/moby/moby/client"
 
 	"kgit.dev/kgit/backend"
@@ -57,13 +58,13 @@ func (b *Backend) PutRecord(ctx context.Context, r backend.Record) error {
 
 // dropGenerations removes a record's volumes older than keep (all of them when keep is 0).
 func (b *Backend) dropGenerations(ctx context.Context, key string, keep int64) error {
-	res, err := b.cli.VolumeList(ctx, client.VolumeListOptions{Filters: make(client.Filters).Add("label", labelRecord+"="+key)})
+	vols, err := b.volumeList(ctx, map[string]string{labelRecord: key})
 	if err != nil {
 		return fmt.Errorf("docker: list records: %w", err)
 	}
-	for _, v := range res.Items {
+	for _, v := range vols {
 		if g, _ := strconv.ParseInt(v.Labels[labelGeneration], 10, 64); keep == 0 || g < keep {
-			if _, err := b.cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !strings.Contains(err.Error(), "no such volume") {
+			if _, err := b.cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !noSuch(err) {
 				return fmt.Errorf("docker: remove record %s: %w", v.Name, err)
 			}
 		}
@@ -73,18 +74,18 @@ func (b *Backend) dropGenerations(ctx context.Context, key string, keep int64) e
 
 // ListRecords implements backend.Backend: the newest generation of each record.
 func (b *Backend) ListRecords(ctx context.Context, selector map[string]string) ([]backend.Record, error) {
-	f := make(client.Filters).Add("label", labelRecord)
+	sel := map[string]string{labelRecord: ""}
 	for k, v := range selector {
-		f = f.Add("label", k+"="+v)
+		sel[k] = v
 	}
-	res, err := b.cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	vols, err := b.volumeList(ctx, sel)
 	if err != nil {
 		return nil, fmt.Errorf("docker: list records: %w", err)
 	}
 	newest := map[string]int64{}
 	byKey := map[string]backend.Record{}
 	_, routes := selector[labelRoute]
-	for _, v := range res.Items {
+	for _, v := range vols {
 		if _, route := v.Labels[labelRoute]; route != routes {
 			continue // Services' routes are the backend's own records
 		}
@@ -115,6 +116,42 @@ func (b *Backend) ListRecords(ctx context.Context, selector map[string]string) (
 	return out, nil
 }
 
+// volumeList lists the volumes whose labels match selector (a value "" asks only
+// for the label). The engine filters, and the labels are checked again here: Podman
+// 4 takes a volume that matches any one of several label filters.
+func (b *Backend) volumeList(ctx context.Context, selector map[string]string) ([]volume.Volume, error) {
+	f := make(client.Filters)
+	for k, v := range selector {
+		if v == "" {
+			f = f.Add("label", k)
+		} else {
+			f = f.Add("label", k+"="+v)
+		}
+	}
+	res, err := b.cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	out := res.Items[:0]
+	for _, v := range res.Items {
+		if matches(v.Labels, selector) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// matches reports whether labels carry every label of selector (a value "" asks only
+// for the label).
+func matches(labels, selector map[string]string) bool {
+	for k, v := range selector {
+		if got, ok := labels[k]; !ok || v != "" && got != v {
+			return false
+		}
+	}
+	return true
+}
+
 // DeleteRecord implements backend.Backend.
 func (b *Backend) DeleteRecord(ctx context.Context, r backend.Record) error {
 	return b.dropGenerations(ctx, recordKey(r), 0)
@@ -139,6 +176,11 @@ func (b *Backend) Lock(ctx context.Context, app string, wait time.Duration) (fun
 		res, err := b.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: map[string]string{
 			backend.LabelManagedBy: backend.ManagedBy, backend.LabelApp: app, "kgit.dev/lock-token": token,
 			"kgit.dev/lock-holder": holder, "kgit.dev/lock-since": strconv.FormatInt(time.Now().Unix(), 10)}})
+		if err != nil && alreadyExists(err) {
+			// Podman: another kgit created it between Podman's look and its create; the
+			// next look finds the holder
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("docker: lock app %s: %w", app, err)
 		}
@@ -188,11 +230,11 @@ func (b *Backend) keepAlive(name string, stop chan struct{}) {
 // aliveVolumes returns the sign-of-life volumes of a lock by their time.
 func (b *Backend) aliveVolumes(ctx context.Context, name string) map[string]int64 {
 	out := map[string]int64{}
-	res, err := b.cli.VolumeList(ctx, client.VolumeListOptions{Filters: make(client.Filters).Add("label", "kgit.dev/lock-alive="+name)})
+	vols, err := b.volumeList(ctx, map[string]string{"kgit.dev/lock-alive": name})
 	if err != nil {
 		return out
 	}
-	for _, v := range res.Items {
+	for _, v := range vols {
 		t, _ := strconv.ParseInt(strings.TrimPrefix(v.Name, name+"-alive-"), 10, 64)
 		out[v.Name] = t
 	}
@@ -224,7 +266,7 @@ func (b *Backend) Logs(ctx context.Context, id, container string, opts backend.L
 	}
 	ns, rest, _ := strings.Cut(id, "_")
 	name, uid, _ := strings.Cut(rest, "_")
-	res, err := b.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).
+	res, err := b.containerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).
 		Add("label", backend.LabelNamespace+"="+ns).Add("label", labelPod+"="+name).Add("label", labelPodUID+"="+uid).
 		Add("label", labelContainer+"="+container)})
 	if err != nil {
@@ -237,7 +279,11 @@ func (b *Backend) Logs(ctx context.Context, id, container string, opts backend.L
 	if opts.Tail >= 0 {
 		tail = strconv.Itoa(opts.Tail)
 	}
-	rc, err := b.cli.ContainerLogs(ctx, res.Items[0].ID, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: opts.Follow, Tail: tail})
+	lo := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: opts.Follow, Tail: tail, Timestamps: opts.Timestamps}
+	if !opts.Since.IsZero() {
+		lo.Since = fmt.Sprintf("%d.%09d", opts.Since.Unix(), opts.Since.Nanosecond())
+	}
+	rc, err := b.cli.ContainerLogs(ctx, res.Items[0].ID, lo)
 	if err != nil {
 		return fmt.Errorf("docker: logs of %s: %w", name, err)
 	}

@@ -13,8 +13,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/backend/proxy"
+	"kgit.dev/kgit/manifest"
 )
 
 // On docker a Service is a route record (a labelled volume, like the controller
@@ -59,10 +58,18 @@ func (b *Backend) Route(ctx context.Context, svc backend.Service) (*backend.Serv
 			old = r
 		}
 	}
-	if old != nil && old.ClusterIP != "" {
+	switch {
+	case svc.Spec.Type == manifest.ServiceExternalName:
+		// an alias of another name, which the pods' hosts files hold: no address, no proxy
+		if old != nil && old.ClusterIP != "" {
+			_ = b.holdAddress(ctx, netID, old.ClusterIP, "del")
+		}
+	case old != nil && old.ClusterIP != "":
 		svc.ClusterIP = old.ClusterIP
-	} else if svc.ClusterIP, err = serviceAddress(svc.Namespace+"/"+svc.Name, subnet, routes); err != nil {
-		return nil, err
+	default:
+		if svc.ClusterIP, err = serviceAddress(svc.Namespace+"/"+svc.Name, subnet, routes); err != nil {
+			return nil, err
+		}
 	}
 	var oldPorts map[int32]int32
 	if old != nil {
@@ -71,47 +78,83 @@ func (b *Backend) Route(ctx context.Context, svc backend.Service) (*backend.Serv
 	if svc.NodePorts, err = proxy.AssignNodePorts(&svc, oldPorts, routes); err != nil {
 		return nil, err
 	}
-	if old != nil && old.ClusterIP != "" && reflect.DeepEqual(*old, svc) {
+	if old != nil && (old.ClusterIP != "" || svc.Spec.Type == manifest.ServiceExternalName) && reflect.DeepEqual(old.WithoutStatus(), svc) && old.Pending == "" {
 		// The common case of a sync: nothing changed and its proxy serves it.
 		if data, err := json.Marshal(svc); err == nil {
-			for _, p := range proxies(svc.Namespace, svc.Name) {
+			for _, p := range b.proxies(svc.Namespace, svc.Name) {
 				if bytes.Equal(p.route, data) {
-					return &svc, nil
+					return old, nil
 				}
+			}
+			if svc.ClusterIP == "" && len(svc.NodePorts) == 0 {
+				return old, nil
 			}
 		}
 	}
-	if err := b.holdAddress(ctx, netID, svc.ClusterIP, "replace"); err != nil {
-		// Without root (or with a remote engine) the address cannot be held: the Service
-		// keeps its node ports, and pods get neither its address nor its name.
-		if b.log != nil {
-			fmt.Fprintf(b.log, "warning: service %s/%s gets no cluster address, only its node ports: %v\n", svc.Namespace, svc.Name, err)
+	if svc.ClusterIP != "" {
+		if err := b.holdAddress(ctx, netID, svc.ClusterIP, "replace"); err != nil {
+			// Without root (or with a remote engine) the address cannot be held: the Service
+			// keeps its node ports, and pods get neither its address nor its name.
+			if b.log != nil {
+				fmt.Fprintf(b.log, "warning: service %s/%s gets no cluster address, only its node ports: %v\n", svc.Namespace, svc.Name, err)
+			}
+			svc.ClusterIP = ""
 		}
-		svc.ClusterIP = ""
 	}
 	data, err := json.Marshal(svc)
 	if err != nil {
 		return nil, err
 	}
 	if old == nil || !reflect.DeepEqual(*old, svc) {
-		labels := map[string]string{labelRoute: "true"}
-		for k, v := range svc.Labels {
-			labels[k] = v
-		}
-		if err := b.PutRecord(ctx, backend.Record{Kind: routeKind, Namespace: svc.Namespace, Name: svc.Name, Labels: labels, Created: time.Now().UTC(), Data: data}); err != nil {
+		if err := b.putRoute(ctx, svc); err != nil {
 			return nil, err
 		}
 	}
 	if svc.ClusterIP == "" && len(svc.NodePorts) == 0 {
-		for _, p := range proxies(svc.Namespace, svc.Name) {
+		for _, p := range b.proxies(svc.Namespace, svc.Name) {
 			stopProcess(p) // nothing to listen on
 		}
 		return &svc, nil
 	}
-	if err := b.ensureProxy(svc.Namespace, svc.Name, data); err != nil {
+	if old != nil && old.Pending != "" {
+		for _, p := range b.proxies(svc.Namespace, svc.Name) {
+			stopProcess(p) // a new one tries the load balancer's ports again
+		}
+	}
+	pending, err := b.ensureProxy(svc.Namespace, svc.Name, data)
+	if err != nil {
 		return nil, err
 	}
+	if svc.Spec.Type == manifest.ServiceLoadBalancer {
+		if svc.Pending = pending; pending == "" {
+			svc.LoadBalancer = proxy.LoadBalancerIP
+		}
+		if err := b.putRoute(ctx, svc); err != nil {
+			return nil, err
+		}
+	}
 	return &svc, nil
+}
+
+// putRoute records a route.
+func (b *Backend) putRoute(ctx context.Context, svc backend.Service) error {
+	data, err := json.Marshal(svc)
+	if err != nil {
+		return err
+	}
+	labels := map[string]string{labelRoute: "true"}
+	for k, v := range svc.Labels {
+		labels[k] = v
+	}
+	return b.PutRecord(ctx, backend.Record{Kind: routeKind, Namespace: svc.Namespace, Name: svc.Name, Labels: labels, Created: time.Now().UTC(), Data: data})
+}
+
+// IngressDir implements backend.IngressHost: one ingress controller per engine, its
+// folder in the temporary folder (as the proxies' logs), named for the engine.
+func (b *Backend) IngressDir() string {
+	h := fnv.New32a()
+	h.Write([]byte(b.host))
+	return filepath.Join(os.TempDir(), fmt.Sprintf("kgit-ingress-%08x", h.Sum32()))
 }
 
 // serviceAddress picks a free address in the last 254 of the subnet, which pods never
@@ -144,15 +187,22 @@ func serviceAddress(key string, subnet netip.Prefix, routes []*backend.Service) 
 func inServiceRange(off, size uint32) bool { return size >= 1024 && off >= size-255 }
 
 // holdAddress adds (op "replace") or removes (op "del") a Service address on the bridge
-// of kgit's network, so that the host, and with it the proxy, answers there.
+// of kgit's network, so that the host, and with it the proxy, answers there. On Podman
+// the address is held on the loopback interface instead: Podman's bridge exists only
+// while a container is attached to it (it is removed with the last one, and with it
+// any address on it), and the host answers the pods for an address on any of its
+// interfaces.
 func (b *Backend) holdAddress(ctx context.Context, netID, ip, op string) error {
-	res, err := b.cli.NetworkInspect(ctx, netID, client.NetworkInspectOptions{})
-	if err != nil {
-		return fmt.Errorf("docker: inspect network %s: %w", NetworkName, err)
-	}
-	bridge := res.Network.Options["com.docker.network.bridge.name"]
-	if bridge == "" {
-		bridge = "br-" + res.Network.ID[:12]
+	bridge := "lo"
+	if !b.Podman(ctx) {
+		res, err := b.cli.NetworkInspect(ctx, netID, client.NetworkInspectOptions{})
+		if err != nil {
+			return fmt.Errorf("docker: inspect network %s: %w", NetworkName, err)
+		}
+		bridge = res.Network.Options["com.docker.network.bridge.name"]
+		if bridge == "" {
+			bridge = "br-" + res.Network.ID[:12]
+		}
 	}
 	out, err := exec.CommandContext(ctx, "ip", "addr", op, ip+"/32", "dev", bridge).CombinedOutput()
 	if err != nil && op != "del" {
@@ -192,7 +242,7 @@ func (b *Backend) Unroute(ctx context.Context, ns, name string) error {
 		if r.Name != name {
 			continue
 		}
-		for _, p := range proxies(ns, name) {
+		for _, p := range b.proxies(ns, name) {
 			stopProcess(p)
 		}
 		if netID, _, err := b.network(ctx); err == nil && r.ClusterIP != "" {
@@ -209,44 +259,12 @@ type proxyProc struct {
 	route []byte
 }
 
-// proxies finds the running proxies of a Service by their command lines.
-func proxies(ns, name string) []proxyProc {
-	var out []proxyProc
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		args := strings.Split(string(cmdline), "\x00")
-		if len(args) < 4 || args[1] != "__proxy" || args[2] != ProxyFlag {
-			continue
-		}
-		var s backend.Service
-		if json.Unmarshal([]byte(args[3]), &s) == nil && s.Namespace == ns && s.Name == name {
-			out = append(out, proxyProc{pid: pid, route: []byte(args[3])})
-		}
-	}
-	return out
-}
-
-func stopProcess(p proxyProc) {
-	_ = syscall.Kill(p.pid, syscall.SIGTERM)
-	for i := 0; i < 100; i++ {
-		if syscall.Kill(p.pid, 0) != nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	_ = syscall.Kill(p.pid, syscall.SIGKILL)
-}
-
 // ensureProxy keeps one proxy serving exactly route: others of the Service stop, and a
-// new one is started (detached, outliving kgit) unless one already serves it.
-func (b *Backend) ensureProxy(ns, name string, route []byte) error {
+// new one is started (detached, outliving kgit) unless one already serves it. pending
+// is what a new proxy could not listen on.
+func (b *Backend) ensureProxy(ns, name string, route []byte) (pending string, err error) {
 	running := false
-	for _, p := range proxies(ns, name) {
+	for _, p := range b.proxies(ns, name) {
 		if bytes.Equal(p.route, route) && !running {
 			running = true
 			continue
@@ -254,17 +272,18 @@ func (b *Backend) ensureProxy(ns, name string, route []byte) error {
 		stopProcess(p)
 	}
 	if running {
-		return nil
+		return "", nil
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return err
+		return "", err
 	}
 	log := filepath.Join(os.TempDir(), fmt.Sprintf("kgit-proxy-%s_%s.log", ns, name))
-	if _, err := proxy.Start(exe, []string{"kgit", "__proxy", ProxyFlag, string(route)}, log); err != nil {
-		return fmt.Errorf("docker: service %s/%s: %w", ns, name, err)
+	// the proxy talks to this engine (New reads DOCKER_HOST), wherever kgit found it
+	if _, pending, err = proxy.Start(exe, []string{"kgit", "__proxy", ProxyFlag, string(route)}, log, "DOCKER_HOST="+b.host); err != nil {
+		return "", fmt.Errorf("docker: service %s/%s: %w", ns, name, err)
 	}
-	return nil
+	return pending, nil
 }
 
 // Proxy is the body of `kgit __proxy --docker ROUTE`: it serves the route until it is
@@ -325,12 +344,12 @@ func (b *Backend) endpoints(ctx context.Context, svc *backend.Service) (map[int3
 
 // draining returns the UIDs of the pods being stopped that proxies must leave alone.
 func (b *Backend) draining(ctx context.Context) (map[string]bool, error) {
-	res, err := b.cli.VolumeList(ctx, client.VolumeListOptions{Filters: make(client.Filters).Add("label", labelDraining)})
+	vols, err := b.volumeList(ctx, map[string]string{labelDraining: ""})
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]bool{}
-	for _, v := range res.Items {
+	for _, v := range vols {
 		out[v.Labels[labelPodUID]] = true
 	}
 	return out, nil

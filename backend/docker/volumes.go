@@ -29,6 +29,14 @@ type copyIn struct {
 // ClaimVolume is the engine volume that holds a persistentVolumeClaim's data.
 func ClaimVolume(ns, claim string) string { return "kgit-pvc-" + ns + "-" + claim }
 
+// RemoveClaim implements backend.ClaimRemover: the claim's named volume goes.
+func (b *Backend) RemoveClaim(ctx context.Context, ns, name string) error {
+	if _, err := b.cli.VolumeRemove(ctx, ClaimVolume(ns, name), client.VolumeRemoveOptions{Force: true}); err != nil && !noSuch(err) {
+		return fmt.Errorf("docker: remove claim %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
+
 // podVolume is the engine volume of a pod's emptyDir: it lives as long as the pod.
 func podVolume(ns, pod, uid, vol string) string {
 	return "kgit-" + ns + "-" + pod + "-" + uid[:8] + "-" + vol
@@ -79,6 +87,32 @@ func (b *Backend) volumes(spec backend.PodSpec, uid string, c *manifest.Containe
 		}
 	}
 	return binds, mounts, copies, nil
+}
+
+// createVolumes creates the named volumes a container mounts, with their labels and
+// driver options, before the container: the engine would create a missing one itself,
+// but Podman then leaves out its labels (which say whose it is, and which pod's
+// emptyDir goes with the pod). An existing volume is kept as it is.
+func (b *Backend) createVolumes(ctx context.Context, mounts []mount.Mount) error {
+	for _, m := range mounts {
+		if m.Type != mount.TypeVolume || m.VolumeOptions == nil {
+			continue
+		}
+		opts := client.VolumeCreateOptions{Name: m.Source, Labels: m.VolumeOptions.Labels}
+		if d := m.VolumeOptions.DriverConfig; d != nil {
+			opts.Driver, opts.DriverOpts = d.Name, d.Options
+		}
+		if _, err := b.cli.VolumeCreate(ctx, opts); err != nil && !alreadyExists(err) {
+			return fmt.Errorf("docker: create volume %s: %w", m.Source, err)
+		}
+	}
+	return nil
+}
+
+// alreadyExists reports an engine error about a volume created by another at the same
+// moment (Podman; Docker hands the existing volume to the second creator).
+func alreadyExists(err error) bool {
+	return strings.Contains(err.Error(), "already exists")
 }
 
 // subPathFiles narrows a volume's files to a subPath, renamed relative to it; a
@@ -138,17 +172,16 @@ func (b *Backend) copyFiles(ctx context.Context, id string, cp copyIn) error {
 // removePodVolumes removes the emptyDir volumes of a pod (of one incarnation if uid is
 // set); claims' volumes stay.
 func (b *Backend) removePodVolumes(ctx context.Context, ns, name, uid string) error {
-	f := make(client.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy).
-		Add("label", backend.LabelNamespace+"="+ns).Add("label", labelPod+"="+name)
+	sel := map[string]string{backend.LabelManagedBy: backend.ManagedBy, backend.LabelNamespace: ns, labelPod: name}
 	if uid != "" {
-		f = f.Add("label", labelPodUID+"="+uid)
+		sel[labelPodUID] = uid
 	}
-	res, err := b.cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	vols, err := b.volumeList(ctx, sel)
 	if err != nil {
 		return err
 	}
-	for _, v := range res.Items {
-		if _, err := b.cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !strings.Contains(err.Error(), "no such volume") {
+	for _, v := range vols {
+		if _, err := b.cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !noSuch(err) {
 			return err
 		}
 	}

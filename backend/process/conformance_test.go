@@ -1,3 +1,5 @@
+//go:build linux
+
 package process
 
 import (
@@ -31,6 +33,7 @@ func TestConformance(t *testing.T) {
 					}
 					return manifest.Container{Image: "testapp", Command: append([]string{app}, args...)}
 				},
+				Exec:          func(args ...string) []string { return append([]string{app}, args...) },
 				RunsProcesses: true,
 			})
 		})

@@ -31,7 +31,13 @@ func Supervisor(kgit string) string {
 	if p := os.Getenv(SupervisorEnv); p != "" {
 		return p
 	}
-	beside := filepath.Join(filepath.Dir(kgit), SupervisorName)
+	return Beside(kgit, SupervisorName)
+}
+
+// Beside returns the program name installed beside kgit's binary when it comes from the
+// same build, else kgit's binary itself (which has the hidden modes of kgit's programs).
+func Beside(kgit, name string) string {
+	beside := filepath.Join(filepath.Dir(kgit), name)
 	if isExecutable(beside) && sameBuild(kgit, beside) {
 		return beside
 	}
@@ -108,4 +114,38 @@ func rootedMode(args []string, id string, run func(root, id string) error, stder
 		return 1
 	}
 	return 0
+}
+
+// Name is the backend's name.
+const Name = "process"
+
+// DefaultRoot is where pods live: $KGIT_PROCESS_ROOT, else $XDG_RUNTIME_DIR/kgit, else
+// /run/kgit for root, else a per-user folder under the temp dir.
+func DefaultRoot() string {
+	if r := os.Getenv("KGIT_PROCESS_ROOT"); r != "" {
+		return r
+	}
+	if r := os.Getenv("XDG_RUNTIME_DIR"); r != "" {
+		return filepath.Join(r, "kgit")
+	}
+	if os.Geteuid() == 0 {
+		return "/run/kgit"
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("kgit-%d", os.Geteuid()))
+}
+
+// ProxyCommand is the hidden mode that serves one Service: it listens on the
+// Service's address (and node ports) and forwards each connection to a ready pod.
+const ProxyCommand = "__proxy"
+
+// MountCommand is the hidden kgit command that mounts a container's volumes in a mount
+// namespace of its own and then executes the container's command: a host process sees
+// its configMap, secret, emptyDir and claim volumes at their mountPaths, and no other
+// process does.
+const MountCommand = "__mountexec"
+
+// isExecutable reports whether path is a file with an execute bit.
+func isExecutable(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package process
 
 import (
@@ -28,12 +30,21 @@ func containerLogs(podDir, container string) logFiles {
 	return logFiles{current: base + ".log", rotated: base + ".log.1", previous: base + ".previous.log"}
 }
 
-// cappedLog is an io.Writer over a container's current log that rotates past MaxLogBytes.
+// stampLayout is the time the supervisor writes at the start of each log line (UTC, a
+// fixed width so that a reader tells a stamp from a line that starts with a date), then
+// a space. Logs takes it off again unless asked for timestamps: the processes' output is
+// a pipe that the supervisor copies anyway, so a line's time costs one format per line.
+const stampLayout = "2006-01-02T15:04:05.000000000Z"
+
+// cappedLog is an io.Writer over a container's current log that rotates past MaxLogBytes
+// and begins each line with the time it is written (stampLayout).
 type cappedLog struct {
-	mu    sync.Mutex
-	files logFiles
-	f     *os.File
-	size  int64
+	mu      sync.Mutex
+	files   logFiles
+	f       *os.File
+	size    int64
+	midLine bool // the last write ended without a newline
+	buf     []byte
 }
 
 // openLog starts a container instance's log; the last instance's log becomes "previous".
@@ -56,6 +67,31 @@ func openLog(files logFiles, restart bool) (*cappedLog, error) {
 func (l *cappedLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(p) == 0 {
+		return 0, nil
+	}
+	stamp := time.Now().UTC().AppendFormat(nil, stampLayout)
+	l.buf = l.buf[:0]
+	for rest := p; len(rest) > 0; {
+		if !l.midLine {
+			l.buf = append(append(l.buf, stamp...), ' ')
+		}
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i+1]
+		}
+		l.buf = append(l.buf, line...)
+		rest = rest[len(line):]
+		l.midLine = line[len(line)-1] != '\n'
+	}
+	if _, err := l.write(l.buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// write appends p to the file, rotating it first when p would take it past MaxLogBytes.
+func (l *cappedLog) write(p []byte) (int, error) {
 	if l.size+int64(len(p)) > MaxLogBytes && l.size > 0 {
 		l.f.Close()
 		_ = os.Rename(l.files.current, l.files.rotated)
@@ -73,8 +109,18 @@ func (l *cappedLog) Write(p []byte) (int, error) {
 func (l *cappedLog) Close() error { return l.f.Close() }
 
 // Logs writes a container's log: the last opts.Tail lines (all when negative), then, with
-// opts.Follow, what it writes next until ctx ends or the pod is deleted.
+// opts.Follow, what it writes next until ctx ends or the pod is deleted; lines written
+// before opts.Since are left out, and each line's time is shown with opts.Timestamps.
 func (b *Backend) Logs(ctx context.Context, id, container string, opts backend.LogOptions, w io.Writer) error {
+	lf := &logFilter{w: w, since: opts.Since, stamps: opts.Timestamps}
+	err := b.logs(ctx, id, container, opts, lf)
+	if ferr := lf.flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+func (b *Backend) logs(ctx context.Context, id, container string, opts backend.LogOptions, w io.Writer) error {
 	dir := b.podDir(id)
 	if _, err := os.Stat(filepath.Join(dir, "pod.json")); err != nil {
 		return fmt.Errorf("pod %s: %w", id, backend.ErrNotFound)
@@ -167,4 +213,78 @@ func tail(data []byte, n int) []byte {
 		}
 	}
 	return bytes.Join(lines, nil)
+}
+
+// logFilter reads stamped log lines (stampLayout): it drops those written before since,
+// and shows each line's time (as kubectl's --timestamps, RFC 3339 with nanoseconds) or
+// takes it off. A line without a stamp (written by an older supervisor) is kept as it is.
+type logFilter struct {
+	w      io.Writer
+	since  time.Time
+	stamps bool
+	head   []byte // the start of a line, until it holds a stamp or ends
+	inLine bool   // past the head of a line
+	drop   bool   // the current line is left out
+}
+
+func (f *logFilter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if !f.inLine {
+			i := bytes.IndexByte(p, '\n')
+			want := len(stampLayout) + 1 - len(f.head)
+			if i >= 0 && i < want {
+				want = i + 1
+			}
+			want = min(want, len(p))
+			f.head, p = append(f.head, p[:want]...), p[want:]
+			if len(f.head) <= len(stampLayout) && f.head[len(f.head)-1] != '\n' {
+				continue // the head is not complete yet
+			}
+			if err := f.decide(); err != nil {
+				return n, err
+			}
+			continue
+		}
+		line := p
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			line, f.inLine = p[:i+1], false
+		}
+		p = p[len(line):]
+		if !f.drop {
+			if _, err := f.w.Write(line); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// decide reads the stamp at the head of a line, if it has one, and writes the head.
+func (f *logFilter) decide() error {
+	head := f.head
+	f.head, f.inLine, f.drop = f.head[:0], head[len(head)-1] != '\n', false
+	if len(head) > len(stampLayout) && head[len(stampLayout)] == ' ' {
+		if t, err := time.Parse(stampLayout, string(head[:len(stampLayout)])); err == nil {
+			if f.drop = t.Before(f.since); f.drop {
+				return nil
+			}
+			head = head[len(stampLayout)+1:]
+			if f.stamps {
+				head = append(append(t.AppendFormat(nil, time.RFC3339Nano), ' '), head...)
+			}
+		}
+	}
+	_, err := f.w.Write(head)
+	return err
+}
+
+// flush writes a last line too short to hold a stamp.
+func (f *logFilter) flush() error {
+	if f.inLine || len(f.head) == 0 {
+		return nil
+	}
+	_, err := f.w.Write(f.head)
+	f.head = f.head[:0]
+	return err
 }

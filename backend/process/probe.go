@@ -1,3 +1,5 @@
+//go:build linux
+
 package process
 
 import (
@@ -26,7 +28,7 @@ const (
 // probe it is ready once started.
 func (s *supervisor) startProbes(ctx context.Context, i int, c *manifest.Container, proc Proc, started time.Time) {
 	s.update(func(st *statusFile) {
-		cs := &st.Containers[i]
+		cs := s.cs(st, i)
 		cs.Started = c.StartupProbe == nil
 		cs.Ready = cs.Started && c.ReadinessProbe == nil
 	})
@@ -93,7 +95,7 @@ func (s *supervisor) probeLoop(ctx context.Context, i int, c *manifest.Container
 				cs.Ready = false
 				cs.Message = fmt.Sprintf("%s; Container %s failed %s probe, will be restarted", msg, c.Name, strings.ToLower(kind))
 			})
-			s.killInstance(proc, s.probeGrace(p))
+			s.killInstance(i, proc, s.probeGrace(p))
 			return
 		}
 	}
@@ -102,12 +104,12 @@ func (s *supervisor) probeLoop(ctx context.Context, i int, c *manifest.Container
 func (s *supervisor) containerStarted(i int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.status.Containers[i].Started
+	return s.cs(&s.status, i).Started
 }
 
 func (s *supervisor) setProbeResult(i int, f func(cs *backend.ContainerStatus)) {
 	s.update(func(st *statusFile) {
-		if cs := &st.Containers[i]; cs.State == backend.StateRunning {
+		if cs := s.cs(st, i); cs.State == backend.StateRunning {
 			f(cs)
 		}
 	})
@@ -121,11 +123,13 @@ func (s *supervisor) probeGrace(p *manifest.Probe) time.Duration {
 	return time.Duration(*s.pod.Spec.TerminationGracePeriodSeconds) * time.Second
 }
 
-// killInstance stops one container instance: SIGTERM to its group, grace, SIGKILL.
-// The container's run loop then restarts it as its restartPolicy says.
-func (s *supervisor) killInstance(proc Proc, grace time.Duration) {
+// killInstance stops one container instance (container i of s.all): its preStop hook,
+// SIGTERM to its group, the rest of the grace, SIGKILL. The container's run loop then
+// restarts it as its restartPolicy says.
+func (s *supervisor) killInstance(i int, proc Proc, grace time.Duration) {
+	deadline := s.preStop(i, time.Now().Add(grace))
 	proc.SignalGroup(syscall.SIGTERM)
-	if !proc.waitGone(grace) {
+	if !proc.waitGone(time.Until(deadline)) {
 		proc.SignalGroup(syscall.SIGKILL)
 	}
 }
@@ -151,8 +155,14 @@ func (s *supervisor) check(ctx context.Context, c *manifest.Container, p *manife
 			return false, err.Error()
 		}
 		return probe.TCP(ctx, host, port, timeout)
+	case p.GRPC != nil:
+		service := ""
+		if p.GRPC.Service != nil {
+			service = *p.GRPC.Service
+		}
+		return probe.GRPC(ctx, s.pod.PodIP, int(p.GRPC.Port), service, timeout)
 	}
-	return false, "no supported probe handler (grpc is not supported by the process backend)"
+	return false, "no supported probe handler"
 }
 
 // target is where a network probe connects: its host, by default the pod's address.

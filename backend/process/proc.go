@@ -1,3 +1,5 @@
+//go:build linux
+
 package process
 
 import (
@@ -80,3 +82,12 @@ func (p Proc) waitGone(d time.Duration) bool {
 	}
 	return true
 }
+
+// newProcAttr is how a container's process starts: in a process group of its own
+// (group), which its stop and its probes' timeouts signal as a whole.
+func newProcAttr(group bool) *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: group}
+}
+
+// killGroup kills the process group that pid leads.
+func killGroup(pid int) { _ = syscall.Kill(-pid, syscall.SIGKILL) }

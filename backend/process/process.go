@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package process is kgit's embedded default backend: each pod is a supervisor process
 // (kgit-supervisor, or kgit's own binary in the same hidden mode; see Supervisor) that
 // outlives the CLI and runs the pod's containers as host processes.
@@ -40,24 +42,6 @@ import (
 	"kgit.dev/kgit/internal/parallel"
 	"kgit.dev/kgit/manifest"
 )
-
-// Name is the backend's name.
-const Name = "process"
-
-// DefaultRoot is where pods live: $KGIT_PROCESS_ROOT, else $XDG_RUNTIME_DIR/kgit, else
-// /run/kgit for root, else a per-user folder under the temp dir.
-func DefaultRoot() string {
-	if r := os.Getenv("KGIT_PROCESS_ROOT"); r != "" {
-		return r
-	}
-	if r := os.Getenv("XDG_RUNTIME_DIR"); r != "" {
-		return filepath.Join(r, "kgit")
-	}
-	if os.Geteuid() == 0 {
-		return "/run/kgit"
-	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("kgit-%d", os.Geteuid()))
-}
 
 // Backend runs pods as supervised host processes.
 type Backend struct {
@@ -102,15 +86,19 @@ func (b *Backend) Available(ctx context.Context) error {
 	return nil
 }
 
-// Unhonoured lists the pod fields a host process cannot honour.
-func (b *Backend) Unhonoured() []string {
-	return append(manifest.UnhonouredVolumeFields(), "nodeSelector", "tolerations", "affinity", "nodeName", "hostNetwork", "hostPID", "hostIPC", "hostname", "subdomain",
+// Capabilities implements backend.Backend: host processes are not isolated; Services
+// are routed by proxies; a pod is marked terminating by a file in its folder.
+func (b *Backend) Capabilities() backend.Capabilities {
+	return backend.Capabilities{Routes: true, MarksTerminating: true, Execs: true, Forwards: true, Meters: true, Unhonoured: unhonoured()}
+}
+
+// unhonoured lists the pod fields a host process cannot honour.
+func unhonoured() []string {
+	return append(append(manifest.UnhonouredVolumeFields(), manifest.UnhonouredLifecycleFields()...), "nodeSelector", "tolerations", "affinity", "nodeName", "hostNetwork", "hostPID", "hostIPC", "hostname", "subdomain",
 		"securityContext", "dnsPolicy", "dnsConfig", "hostAliases", "imagePullSecrets",
 		"priorityClassName", "runtimeClassName", "topologySpreadConstraints",
-		"containers[].resources", "containers[].securityContext",
-		"containers[].lifecycle", "containers[].ports[].hostPort", "containers[].readinessProbe.grpc",
-		"containers[].livenessProbe.grpc", "containers[].startupProbe.grpc",
-		"initContainers")
+		"containers[].resources", "containers[].securityContext", "containers[].ports[].hostPort",
+		"initContainers[].resources", "initContainers[].securityContext")
 }
 
 func (b *Backend) podDir(id string) string { return filepath.Join(b.root, "pods", id) }
@@ -136,7 +124,7 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 	if err := b.Available(ctx); err != nil {
 		return nil, err
 	}
-	for _, c := range spec.Spec.Containers {
+	for _, c := range append(append([]manifest.Container(nil), spec.Spec.InitContainers...), spec.Spec.Containers...) {
 		if len(c.Command) == 0 {
 			return nil, fmt.Errorf("pod %s: container %q has no command: the process backend runs command+args on the host and does not unpack images", spec.Name, c.Name)
 		}
@@ -158,7 +146,13 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 		return nil, err
 	}
 	pf := podFile{PodSpec: spec, UID: newUID(), Created: time.Now().UTC(), PodIP: ip}
-	if err = writeJSON(filepath.Join(tmp, "pod.json"), pf); err == nil {
+	// The folder is private until renamed: pod.json is written in place, not through a
+	// temporary file of its own (a pod start is mostly file creations).
+	data, err := json.Marshal(pf)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(tmp, "pod.json"), data, 0o600)
+	}
+	if err == nil {
 		// A pod of that name created meanwhile makes the rename fail: pod folders are
 		// never empty.
 		if err = os.Rename(tmp, dir); err != nil && (errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ENOTEMPTY)) {
@@ -173,7 +167,8 @@ func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	return b.readPod(id)
+	// What a listing would say now, without reading back what was just written.
+	return pf.pending(id, false), nil
 }
 
 // argv0 is what ps shows for a supervisor: kgit-supervisor, or kgit for kgit's own
@@ -185,14 +180,18 @@ func argv0(exe string) string {
 	return "kgit"
 }
 
-// program is what supervises a pod: kgit-supervisor, unless a probe of the pod speaks
-// HTTPS, which only kgit's own binary links.
+// program is what supervises a pod: kgit-supervisor, unless a probe or lifecycle hook of
+// the pod speaks HTTPS, which only kgit's own binary links.
 func (b *Backend) program(spec *backend.PodSpec) string {
-	for _, c := range spec.Spec.Containers {
+	https := func(h *manifest.HTTPGetAction) bool { return h != nil && strings.EqualFold(h.Scheme, "HTTPS") }
+	for _, c := range append(append([]manifest.Container(nil), spec.Spec.InitContainers...), spec.Spec.Containers...) {
 		for _, p := range []*manifest.Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
-			if p != nil && p.HTTPGet != nil && strings.EqualFold(p.HTTPGet.Scheme, "HTTPS") {
+			if p != nil && https(p.HTTPGet) {
 				return b.kgit
 			}
+		}
+		if l := c.Lifecycle; l != nil && (l.PostStart != nil && https(l.PostStart.HTTPGet) || l.PreStop != nil && https(l.PreStop.HTTPGet)) {
+			return b.kgit
 		}
 	}
 	return b.supervisorProgram()
@@ -372,7 +371,7 @@ func (b *Backend) readPod(id string) (*backend.Pod, error) {
 		}
 		return nil, fmt.Errorf("process: read pod %s: %w", id, err)
 	}
-	pod := &backend.Pod{ID: id, PodSpec: pf.PodSpec.Hidden(), UID: pf.UID, Created: pf.Created} // values from Secrets are for the supervisor only
+	pod := pf.pending(id, false)
 	// Whether the supervisor lives is asked before its status is read: a supervisor that
 	// finished on purpose wrote its last status (Done) before it exited, so a status read
 	// after a death was seen is final. The other order could pair a status from before
@@ -383,10 +382,7 @@ func (b *Backend) readPod(id string) (*backend.Pod, error) {
 		pod.Status = st.PodStatus
 		pod.Status.Terminating = st.Stopping || b.markedTerminating(id)
 	} else {
-		pod.Status = backend.PodStatus{Phase: backend.PodPending, PodIP: pf.PodIP}
-		for _, c := range pf.Spec.Containers {
-			pod.Status.Containers = append(pod.Status.Containers, backend.ContainerStatus{Name: c.Name, State: backend.StateWaiting, Reason: "ContainerCreating"})
-		}
+		pod.Status.Terminating = b.markedTerminating(id) // not started yet; a mark made meanwhile holds all the same
 	}
 	switch {
 	case st.Stopping && !alive:
@@ -401,6 +397,17 @@ func (b *Backend) readPod(id string) (*backend.Pod, error) {
 		pod.Status.Ready = false
 	}
 	return pod, nil
+}
+
+// pending is the pod as it is until its supervisor writes its status: Pending, its
+// containers being created (terminating, when marked so).
+func (pf *podFile) pending(id string, terminating bool) *backend.Pod {
+	pod := &backend.Pod{ID: id, PodSpec: pf.PodSpec.Hidden(), UID: pf.UID, Created: pf.Created} // values from Secrets are for the supervisor only
+	pod.Status = backend.PodStatus{Phase: backend.PodPending, PodIP: pf.PodIP, Terminating: terminating}
+	for _, c := range pf.Spec.Containers {
+		pod.Status.Containers = append(pod.Status.Containers, backend.ContainerStatus{Name: c.Name, State: backend.StateWaiting, Reason: "ContainerCreating"})
+	}
+	return pod
 }
 
 // supervisorOf is the process that supervises a pod, as supervisor.json records it.
@@ -463,8 +470,9 @@ func (b *Backend) DeletePod(ctx context.Context, id string, grace time.Duration)
 
 func (b *Backend) recordPath(r backend.Record) (string, error) {
 	app := r.Labels[backend.LabelApp]
-	for _, part := range []string{app, r.Kind, r.Namespace, r.Name} {
-		if part == "" || strings.ContainsAny(part, "/\\_") || part == "." || part == ".." {
+	for i, part := range []string{app, r.Kind, r.Namespace, r.Name} {
+		// a cluster-scoped object (a Namespace, a ClusterRole) has no namespace
+		if part == "" && i != 2 || strings.ContainsAny(part, "/\\_") || part == "." || part == ".." {
 			return "", fmt.Errorf("process: invalid record name %q", part)
 		}
 	}
@@ -539,8 +547,9 @@ func (b *Backend) Lock(ctx context.Context, app string, wait time.Duration) (fun
 	ok, err := l.TryLock()
 	if !ok && err == nil && lockOwnerGone(path) {
 		// Its holder died, but a child it was starting shares the lock until that child's
-		// exec closes it: a few milliseconds, more on a busy machine.
-		wait = max(wait, 2*time.Second)
+		// exec closes it: a few milliseconds, seconds on a busy machine (2 s was seen to
+		// be too short with the load at 8 on 2 cores).
+		wait = max(wait, 10*time.Second)
 	}
 	if !ok && err == nil && wait > 0 {
 		wctx, cancel := context.WithTimeout(ctx, wait)

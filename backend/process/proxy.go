@@ -1,3 +1,5 @@
+//go:build linux
+
 package process
 
 import (
@@ -119,12 +121,12 @@ func Proxy(root, id string) error {
 		}
 	}()
 	pods := &readyPods{root: root, svc: &svc, pods: map[string]*cachedPod{}}
-	return proxy.Serve(ctx, &svc, proxy.Refresh, pods.endpoints, func() {
+	return proxy.Serve(ctx, &svc, proxy.Refresh, pods.endpoints, func(pending string) {
 		// The proxy records itself: the CLI that started it may die before it could.
 		if self, err := identify(os.Getpid()); err == nil {
 			_ = writeJSON(filepath.Join(dir, "proxy.json"), self)
 		}
-		proxy.Listening()
+		proxy.Listening(pending)
 	})
 }
 

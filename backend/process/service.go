@@ -1,3 +1,5 @@
+//go:build linux
+
 package process
 
 import (
@@ -15,13 +17,10 @@ import (
 
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/backend/proxy"
+	"kgit.dev/kgit/manifest"
 )
 
 var _ backend.Router = (*Backend)(nil)
-
-// ProxyCommand is the hidden mode that serves one Service: it listens on the
-// Service's address (and node ports) and forwards each connection to a ready pod.
-const ProxyCommand = "__proxy"
 
 // A Service lives in its own folder, beside the pods:
 //
@@ -52,10 +51,14 @@ func (b *Backend) Route(ctx context.Context, svc backend.Service) (*backend.Serv
 	if svc.NodePorts, err = proxy.AssignNodePorts(&svc, old.NodePorts, routes); err != nil {
 		return nil, err
 	}
-	var proxy Proc
-	_ = readJSON(filepath.Join(dir, "proxy.json"), &proxy)
-	if hadOld && reflect.DeepEqual(old, svc) && proxy.Alive() {
-		return &svc, nil
+	if svc.Spec.Type == manifest.ServiceExternalName {
+		// an alias of another name, which the pods' hosts files hold: no address, no proxy
+		svc.ClusterIP = ""
+	}
+	var running Proc
+	_ = readJSON(filepath.Join(dir, "proxy.json"), &running)
+	if hadOld && reflect.DeepEqual(old.WithoutStatus(), svc) && old.Pending == "" && (running.Alive() || svc.ClusterIP == "") {
+		return &old, nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -64,11 +67,27 @@ func (b *Backend) Route(ctx context.Context, svc backend.Service) (*backend.Serv
 	if err := writeJSON(filepath.Join(dir, "service.json"), svc); err != nil {
 		return nil, err
 	}
-	if err := b.startProxy(id); err != nil {
+	if svc.ClusterIP == "" {
+		return &svc, nil
+	}
+	pending, err := b.startProxy(id)
+	if err != nil {
 		return nil, err
+	}
+	if svc.Spec.Type == manifest.ServiceLoadBalancer {
+		if svc.Pending = pending; pending == "" {
+			svc.LoadBalancer = proxy.LoadBalancerIP
+		}
+		if err := writeJSON(filepath.Join(dir, "service.json"), svc); err != nil {
+			return nil, err
+		}
 	}
 	return &svc, nil
 }
+
+// IngressDir implements backend.IngressHost: the ingress controller's folder is in the
+// root, beside the Services'.
+func (b *Backend) IngressDir() string { return filepath.Join(b.root, "ingress") }
 
 // clusterIP keeps a Service's address, or picks a free one in 127.255.0.0/16, which
 // pods' addresses (127.1-254.x.x) never use.
@@ -95,12 +114,15 @@ func clusterIP(id, old string, routes []*backend.Service) (string, error) {
 	return "", errors.New("process: no free service address")
 }
 
-func (b *Backend) startProxy(id string) error {
+// startProxy starts a Service's proxy; pending says which load balancer ports it could
+// not listen on.
+func (b *Backend) startProxy(id string) (pending string, err error) {
 	dir, exe := b.serviceDir(id), b.supervisorProgram()
-	if _, err := proxy.Start(exe, []string{argv0(exe), ProxyCommand, "--root", b.root, id}, filepath.Join(dir, "proxy.log")); err != nil {
-		return fmt.Errorf("service %s: %w", strings.Replace(id, "_", "/", 1), err)
+	_, pending, err = proxy.Start(exe, []string{argv0(exe), ProxyCommand, "--root", b.root, id}, filepath.Join(dir, "proxy.log"))
+	if err != nil {
+		return "", fmt.Errorf("service %s: %w", strings.Replace(id, "_", "/", 1), err)
 	}
-	return nil
+	return pending, nil
 }
 
 // stopProxy stops a Service's proxy, if it runs.

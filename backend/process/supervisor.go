@@ -1,3 +1,5 @@
+//go:build linux
+
 package process
 
 import (
@@ -35,18 +37,31 @@ func Supervise(root, id string, tls probe.Handshake) error {
 		return fmt.Errorf("supervise %s: %w", id, err)
 	}
 	s := &supervisor{root: root, dir: dir, pod: pf, stop: make(chan struct{}), tls: tls}
+	s.all = append(append(s.all, pf.Spec.InitContainers...), pf.Spec.Containers...)
+	s.nInit = len(pf.Spec.InitContainers)
 	s.status.Phase = backend.PodPending
 	s.status.PodIP = pf.PodIP
 	s.status.StartTime = time.Now().UTC()
 	s.status.Procs = map[string]Proc{}
+	waiting := "ContainerCreating"
+	if s.nInit > 0 {
+		waiting = "PodInitializing"
+	}
+	for _, c := range pf.Spec.InitContainers {
+		s.status.InitContainers = append(s.status.InitContainers, backend.ContainerStatus{Name: c.Name, State: backend.StateWaiting, Reason: waiting})
+	}
 	for _, c := range pf.Spec.Containers {
-		s.status.Containers = append(s.status.Containers, backend.ContainerStatus{Name: c.Name, State: backend.StateWaiting, Reason: "ContainerCreating"})
+		s.status.Containers = append(s.status.Containers, backend.ContainerStatus{Name: c.Name, State: backend.StateWaiting, Reason: waiting})
 	}
 	s.write()
 
-	// The supervisor records itself too: the CLI that started it may die before it does.
+	// The supervisor records itself too: the CLI that started it may die before it does
+	// (a read costs less than the write, which the CLI has mostly done already).
 	if self, err := identify(os.Getpid()); err == nil {
-		_ = writeJSON(filepath.Join(dir, "supervisor.json"), self)
+		var rec Proc
+		if path := filepath.Join(dir, "supervisor.json"); readJSON(path, &rec) != nil || rec != self {
+			_ = writeJSON(path, self)
+		}
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
@@ -55,8 +70,8 @@ func Supervise(root, id string, tls probe.Handshake) error {
 	if err := s.prepareVolumes(); err != nil {
 		// The containers cannot start without their volumes: say why, until stopped.
 		s.update(func(st *statusFile) {
-			for i := range st.Containers {
-				st.Containers[i].Reason, st.Containers[i].Message = "CreateContainerError", err.Error()
+			for i := range s.all {
+				s.cs(st, i).Reason, s.cs(st, i).Message = "CreateContainerError", err.Error()
 			}
 		})
 		select {
@@ -65,13 +80,23 @@ func Supervise(root, id string, tls probe.Handshake) error {
 		}
 		return nil
 	}
-	var wg sync.WaitGroup
-	for i := range pf.Spec.Containers {
-		wg.Add(1)
-		go func() { defer wg.Done(); s.run(i) }()
-	}
+	var wg, sidecars sync.WaitGroup
 	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	go func() {
+		// Init containers first, in order, each to completion (a sidecar: until it has
+		// started); then the app containers, together.
+		if !s.runInit(&sidecars) {
+			close(done)
+			return
+		}
+		for i := s.nInit; i < len(s.all); i++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); s.run(i) }()
+		}
+		wg.Wait()
+		close(done)
+	}()
+	finished := false
 	select {
 	case <-sigs:
 		s.shutdown()
@@ -79,11 +104,71 @@ func Supervise(root, id string, tls probe.Handshake) error {
 	case <-orphaned: // the pod was removed without us: nothing of it may keep running
 		s.shutdown()
 		<-done
+		sidecars.Wait()
 		return nil
 	case <-done: // every container finished and will not restart
+		finished = true
 	}
+	if finished && s.nInit > 0 {
+		s.stopContainers(false) // the sidecars stop once the app containers have finished
+	}
+	sidecars.Wait()
 	s.update(func(st *statusFile) { st.Done = true })
 	return nil
+}
+
+// runInit runs the init containers in order: each regular one until it succeeds (tried
+// again per the pod's restartPolicy: under Never a failure fails the pod), each sidecar
+// started and kept running beside the others. It reports whether the app containers may
+// start.
+func (s *supervisor) runInit(sidecars *sync.WaitGroup) bool {
+	for i := range s.nInit {
+		c := &s.all[i]
+		if backend.IsSidecar(c) {
+			sidecars.Add(1)
+			go func() { defer sidecars.Done(); s.run(i) }()
+			for !s.containerStarted(i) {
+				select {
+				case <-s.stop:
+					return false
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+			continue
+		}
+		s.run(i)
+		s.mu.Lock()
+		ok := s.status.InitContainers[i].State == backend.StateTerminated && s.status.InitContainers[i].ExitCode == 0
+		s.mu.Unlock()
+		if !ok || s.isStopping() {
+			return false
+		}
+	}
+	if s.nInit > 0 {
+		s.update(func(st *statusFile) {
+			for i := range st.Containers {
+				st.Containers[i].Reason = "ContainerCreating"
+			}
+		})
+	}
+	return true
+}
+
+// cs is the status of container i of s.all: an init container's, else an app
+// container's.
+func (s *supervisor) cs(st *statusFile, i int) *backend.ContainerStatus {
+	if i < s.nInit {
+		return &st.InitContainers[i]
+	}
+	return &st.Containers[i-s.nInit]
+}
+
+// policy is how container i of s.all restarts.
+func (s *supervisor) policy(i int) string {
+	if i < s.nInit {
+		return backend.InitRestartPolicy(s.pod.Spec.RestartPolicy, &s.all[i])
+	}
+	return s.pod.Spec.RestartPolicy
 }
 
 // orphanCheck is how often a supervisor looks for its pod's folder. kgit stops a pod's
@@ -106,8 +191,12 @@ type supervisor struct {
 	root string
 	dir  string
 	pod  podFile
-	stop chan struct{} // closed when the pod is being deleted
-	tls  probe.Handshake
+	all  []manifest.Container // the init containers, then the app containers
+	// nInit is how many of all are init containers; an index into all names a container
+	// everywhere in the supervisor (see cs).
+	nInit int
+	stop  chan struct{} // closed when the pod is being deleted
+	tls   probe.Handshake
 
 	mu       sync.Mutex
 	status   statusFile
@@ -119,7 +208,7 @@ func (s *supervisor) update(f func(st *statusFile)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f(&s.status)
-	s.status.Phase, s.status.Ready = backend.PodPhase(s.pod.Spec.RestartPolicy, s.status.Containers)
+	s.status.Phase, s.status.Ready = backend.PodPhaseOf(&s.pod.Spec, s.status.InitContainers, s.status.Containers)
 	if s.status.Ready && s.status.ReadySince.IsZero() {
 		s.status.ReadySince = time.Now().UTC()
 	} else if !s.status.Ready {
@@ -155,55 +244,70 @@ func (s *supervisor) isStopping() bool {
 
 // shutdown stops every container: SIGTERM to its process group, the grace period, then
 // SIGKILL.
-func (s *supervisor) shutdown() {
+func (s *supervisor) shutdown() { s.stopContainers(true) }
+
+// stopContainers stops every container that runs; deleting: the pod is being deleted
+// (else only its sidecars are left, once its app containers have finished).
+func (s *supervisor) stopContainers(deleting bool) {
 	s.mu.Lock()
 	s.stopping = true
-	s.status.Stopping = true
-	procs := make([]Proc, 0, len(s.status.Procs))
-	for _, p := range s.status.Procs {
-		procs = append(procs, p)
+	s.status.Stopping = deleting
+	procs := make(map[string]Proc, len(s.status.Procs))
+	for name, p := range s.status.Procs {
+		procs[name] = p
 	}
 	s.writeLocked()
 	s.mu.Unlock()
 	close(s.stop)
-	if servedBy(s.root, &s.pod) {
+	if deleting && servedBy(s.root, &s.pod) {
 		time.Sleep(proxy.Drain) // the Services' proxies drop the pod before it stops
 	}
 
-	grace := time.Duration(*s.pod.Spec.TerminationGracePeriodSeconds) * time.Second
+	grace := s.podGrace()
 	if b, err := os.ReadFile(filepath.Join(s.dir, "grace")); err == nil {
 		if d, err := time.ParseDuration(string(b)); err == nil {
 			grace = d
 		}
 	}
-	for _, p := range procs {
-		p.SignalGroup(syscall.SIGTERM)
-	}
+	// The preStop hooks run first and count against the grace period; SIGTERM follows.
 	deadline := time.Now().Add(grace)
-	for _, p := range procs {
-		if !p.waitGone(time.Until(deadline)) {
-			p.SignalGroup(syscall.SIGKILL)
-		}
+	var wg sync.WaitGroup
+	for name, p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			kill := s.preStop(s.index(name), deadline)
+			p.SignalGroup(syscall.SIGTERM)
+			if !p.waitGone(time.Until(kill)) {
+				p.SignalGroup(syscall.SIGKILL)
+			}
+		}()
 	}
+	wg.Wait()
+}
+
+// podGrace is the pod's terminationGracePeriodSeconds.
+func (s *supervisor) podGrace() time.Duration {
+	return time.Duration(*s.pod.Spec.TerminationGracePeriodSeconds) * time.Second
 }
 
 // run keeps one container going as its restartPolicy says.
 func (s *supervisor) run(i int) {
-	c := &s.pod.Spec.Containers[i]
+	c := &s.all[i]
 	backoff := NewBackoff()
 	for restarts := int32(0); ; restarts++ {
 		if s.isStopping() {
 			return
 		}
 		term := s.runOnce(i, c, restarts)
-		if s.isStopping() || !shouldRestart(s.pod.Spec.RestartPolicy, term.ExitCode) {
+		if s.isStopping() || !shouldRestart(s.policy(i), term.ExitCode) {
 			return
 		}
 		delay := backoff.Next(term.FinishedAt)
 		if delay > 0 {
 			msg := fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", delay, c.Name, s.pod.Name, s.pod.Namespace, s.pod.UID)
 			s.update(func(st *statusFile) {
-				cs := &st.Containers[i]
+				cs := s.cs(st, i)
 				cs.State, cs.Reason, cs.Message = backend.StateWaiting, "CrashLoopBackOff", msg
 			})
 			select {
@@ -253,14 +357,30 @@ func (s *supervisor) runOnce(i int, c *manifest.Container, restarts int32) backe
 	}
 	defer log.Close()
 	p, _ := identify(cmd.Process.Pid)
+	exited := make(chan struct{})
+	go func() { err = cmd.Wait(); close(exited) }()
+	// A postStart hook runs first: until it succeeds the container is not Running, and
+	// when it fails the instance is killed (and restarted per policy), as the kubelet does.
 	s.update(func(st *statusFile) {
 		st.Procs[c.Name] = p
-		cs := &st.Containers[i]
-		*cs = backend.ContainerStatus{Name: c.Name, State: backend.StateRunning, RestartCount: restarts, StartedAt: started, LastTermination: cs.LastTermination}
+		if cs := s.cs(st, i); c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
+			*cs = backend.ContainerStatus{Name: c.Name, State: backend.StateWaiting, Reason: "ContainerCreating", RestartCount: restarts, LastTermination: cs.LastTermination}
+		}
 	})
+	hookErr := s.postStart(i, c, exited)
+	if hookErr != nil {
+		s.killInstance(i, p, s.podGrace())
+	} else {
+		s.update(func(st *statusFile) {
+			cs := s.cs(st, i)
+			*cs = backend.ContainerStatus{Name: c.Name, State: backend.StateRunning, RestartCount: restarts, StartedAt: started, LastTermination: cs.LastTermination}
+		})
+	}
 	probeCtx, stopProbes := context.WithCancel(context.Background())
-	s.startProbes(probeCtx, i, c, p, started)
-	err = cmd.Wait()
+	if hookErr == nil {
+		s.startProbes(probeCtx, i, c, p, started)
+	}
+	<-exited
 	stopProbes()
 	// The main process is gone; anything it left in its process group goes too, and
 	// with it the last writer of the output pipe.
@@ -278,15 +398,19 @@ func (s *supervisor) runOnce(i int, c *manifest.Container, restarts int32) backe
 			t.ExitCode = 128 + int(ws.Signal())
 		}
 	}
-	s.terminated(i, restarts, t, "")
+	msg := ""
+	if hookErr != nil {
+		t.Message, msg = backend.PostStartHookError+hookErr.Error(), backend.PostStartHookError+hookErr.Error()
+	}
+	s.terminated(i, restarts, t, msg)
 	return t
 }
 
 func (s *supervisor) terminated(i int, restarts int32, t backend.Termination, msg string) {
 	s.update(func(st *statusFile) {
-		name := st.Containers[i].Name
+		name := s.cs(st, i).Name
 		delete(st.Procs, name)
-		st.Containers[i] = backend.ContainerStatus{Name: name, State: backend.StateTerminated, Reason: t.Reason, Message: msg,
+		*s.cs(st, i) = backend.ContainerStatus{Name: name, State: backend.StateTerminated, Reason: t.Reason, Message: msg,
 			ExitCode: t.ExitCode, RestartCount: restarts, StartedAt: t.StartedAt, FinishedAt: t.FinishedAt, LastTermination: &t}
 	})
 }
@@ -384,10 +508,4 @@ func lookPath(name, path string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("executable %q not found in $PATH", name)
-}
-
-// isExecutable reports whether path is a file with an execute bit.
-func isExecutable(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }

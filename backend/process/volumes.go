@@ -1,6 +1,9 @@
+//go:build linux
+
 package process
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,12 +17,6 @@ import (
 
 	"kgit.dev/kgit/manifest"
 )
-
-// MountCommand is the hidden kgit command that mounts a container's volumes in a mount
-// namespace of its own and then executes the container's command: a host process sees
-// its configMap, secret, emptyDir and claim volumes at their mountPaths, and no other
-// process does.
-const MountCommand = "__mountexec"
 
 // bindMount is one volume mount of a container.
 type bindMount struct {
@@ -42,6 +39,14 @@ func (s *supervisor) volumeDir(v *manifest.Volume) string {
 
 // ClaimDir is the folder of a persistentVolumeClaim's data.
 func ClaimDir(root, ns, claim string) string { return filepath.Join(root, "claims", ns, claim) }
+
+// RemoveClaim implements backend.ClaimRemover: the claim's folder goes.
+func (b *Backend) RemoveClaim(ctx context.Context, ns, name string) error {
+	if err := os.RemoveAll(ClaimDir(b.root, ns, name)); err != nil {
+		return fmt.Errorf("process: remove claim %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
 
 // prepareVolumes makes the pod's volumes on disk: emptyDir and claim folders, and the
 // files of configMap and secret volumes. A Secret's files are written with the group

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,10 +28,16 @@ const (
 // Endpoints returns, by service port, the host:port of each ready pod.
 type Endpoints func(ctx context.Context) (map[int32][]string, error)
 
-// Serve listens on the Service's address for each port, if it has one, and on
-// 127.0.0.1 at each node port, calls listening once it does, and forwards connections to the endpoints, asked
-// for every refresh, until ctx ends.
-func Serve(ctx context.Context, svc *backend.Service, refresh time.Duration, endpoints Endpoints, listening func()) error {
+// LoadBalancerIP is where a LoadBalancer Service answers on its own ports, as Docker
+// Desktop and k3s's service load balancer serve them: the host's loopback address.
+const LoadBalancerIP = "127.0.0.1"
+
+// Serve listens on the Service's address for each port, if it has one, on 127.0.0.1 at
+// each node port and, for a LoadBalancer Service, at each of its ports; calls listening
+// once it does, with why a load balancer port could not be had ("" when all were: a
+// port the host holds leaves the Service <pending>, not down), and forwards connections
+// to the endpoints, asked for every refresh, until ctx ends.
+func Serve(ctx context.Context, svc *backend.Service, refresh time.Duration, endpoints Endpoints, listening func(pending string)) error {
 	p := &proxy{}
 	if err := p.refresh(ctx, endpoints); err != nil {
 		return err
@@ -41,7 +48,17 @@ func Serve(ctx context.Context, svc *backend.Service, refresh time.Duration, end
 			l.Close()
 		}
 	}()
+	var pending []string
 	for _, sp := range svc.Spec.Ports {
+		if svc.Spec.Type == manifest.ServiceLoadBalancer {
+			l, err := net.Listen("tcp", net.JoinHostPort(LoadBalancerIP, strconv.Itoa(int(sp.Port))))
+			if err != nil {
+				pending = append(pending, err.Error())
+			} else {
+				listeners = append(listeners, l)
+				go p.serve(l, sp.Port)
+			}
+		}
 		var addrs []string
 		if svc.ClusterIP != "" { // "": the backend could give the Service no address
 			addrs = append(addrs, net.JoinHostPort(svc.ClusterIP, strconv.Itoa(int(sp.Port))))
@@ -58,7 +75,7 @@ func Serve(ctx context.Context, svc *backend.Service, refresh time.Duration, end
 			go p.serve(l, sp.Port)
 		}
 	}
-	listening()
+	listening(strings.Join(pending, "; "))
 	tick := time.NewTicker(refresh)
 	defer tick.Stop()
 	for {
@@ -164,11 +181,11 @@ func TargetPort(spec *manifest.PodSpec, tp manifest.IntOrString) int32 {
 	return 0
 }
 
-// AssignNodePorts gives each port of a NodePort Service its node port: the one asked
+// AssignNodePorts gives each port of a NodePort (or LoadBalancer) Service its node port: the one asked
 // for, the one it had (old, by service port), or the first free one of the range. A node
 // port that another route holds is an error.
 func AssignNodePorts(svc *backend.Service, old map[int32]int32, routes []*backend.Service) (map[int32]int32, error) {
-	if svc.Spec.Type != manifest.ServiceNodePort {
+	if svc.Spec.Type != manifest.ServiceNodePort && svc.Spec.Type != manifest.ServiceLoadBalancer {
 		return nil, nil
 	}
 	used := map[int32]string{}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,7 +108,7 @@ func TestServe(t *testing.T) {
 			default:
 			}
 			return current, nil
-		}, func() { close(listening) })
+		}, func(string) { close(listening) })
 	}()
 	<-listening
 	get := func() (string, error) {
@@ -137,5 +138,60 @@ func TestServe(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if got, err := get(); err == nil {
 		t.Errorf("with no ready endpoint a request got %q", got)
+	}
+}
+
+// TestServeLoadBalancer: a LoadBalancer Service answers on 127.0.0.1 at its own port
+// and at its node port; a port the host holds leaves it pending, named, and the node
+// port still answers.
+func TestServeLoadBalancer(t *testing.T) {
+	freePort := func() int {
+		l, _ := net.Listen("tcp", "127.0.0.1:0")
+		defer l.Close()
+		return l.Addr().(*net.TCPAddr).Port
+	}
+	held, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer held.Close()
+	a := echo(t, "a")
+	for _, tc := range []struct {
+		name    string
+		port    int
+		pending string
+	}{
+		{"free", freePort(), ""},
+		{"held", held.Addr().(*net.TCPAddr).Port, "address already in use"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			np := freePort()
+			svc := &backend.Service{Spec: manifest.ServiceSpec{Type: manifest.ServiceLoadBalancer, Ports: []manifest.ServicePort{{Port: int32(tc.port)}}},
+				NodePorts: map[int32]int32{int32(tc.port): int32(np)}}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			pending := make(chan string, 1)
+			go func() {
+				_ = Serve(ctx, svc, time.Hour, func(context.Context) (map[int32][]string, error) {
+					return map[int32][]string{int32(tc.port): {a}}, nil
+				}, func(p string) { pending <- p })
+			}()
+			p := <-pending
+			if !strings.Contains(p, tc.pending) || (tc.pending == "") != (p == "") || tc.pending != "" && !strings.Contains(p, strconv.Itoa(tc.port)) {
+				t.Fatalf("pending %q, want %q naming port %d", p, tc.pending, tc.port)
+			}
+			addrs := []int{np}
+			if tc.pending == "" {
+				addrs = append(addrs, tc.port)
+			}
+			for _, port := range addrs {
+				c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(c)
+				c.Close()
+				if string(b) != "a\n" {
+					t.Errorf("port %d answered %q", port, b)
+				}
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,12 +62,34 @@ func benchmarkRollingUpdate(b *testing.B, replicas int, floor float64) {
 // process start. Profile it with
 //
 //	go test ./cmd/kgit -run '^$' -bench NoopSync1000 -benchmem -cpuprofile cpu.prof
-func BenchmarkNoopSync1000(b *testing.B) {
+func BenchmarkNoopSync1000(b *testing.B) { benchmarkNoopSync(b, 1000, false) }
+
+// BenchmarkNoopSync10000 is BenchmarkNoopSync1000 with 10,000 Deployments: a no-op sync
+// must cost ten times one of 1000, no more.
+func BenchmarkNoopSync10000(b *testing.B) { benchmarkNoopSync(b, 10000, false) }
+
+// BenchmarkNoopSyncKustomize1000 is BenchmarkNoopSync1000 with the same 1000 Deployments
+// listed as the resources of a kustomization: its render is kept in the state directory,
+// so the ratio of the two is what a Kustomize app costs over plain YAML on a cron sync.
+//
+//	go test ./cmd/kgit -run '^$' -bench 'NoopSync(Kustomize)?1000' -benchmem -count 5
+func BenchmarkNoopSyncKustomize1000(b *testing.B) { benchmarkNoopSync(b, 1000, true) }
+
+func benchmarkNoopSync(b *testing.B, n int, kustomize bool) {
 	e := newRolloutEnvB(b)
-	for i := range 1000 {
+	var resources []string
+	for i := range n {
 		y := fmt.Sprintf("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app-%d}\nspec:\n  replicas: 0\n  selector: {matchLabels: {app: a%d}}\n"+
 			"  template:\n    metadata: {labels: {app: a%d}}\n    spec:\n      containers: [{name: main, image: \"example.com/app:%d\", command: [sleep, \"3600\"]}]\n", i, i, i, i)
-		if err := os.WriteFile(filepath.Join(e.repo, fmt.Sprintf("app-%d.yaml", i)), []byte(y), 0o644); err != nil {
+		name := fmt.Sprintf("app-%d.yaml", i)
+		if err := os.WriteFile(filepath.Join(e.repo, name), []byte(y), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		resources = append(resources, "- "+name)
+	}
+	if kustomize {
+		k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n" + strings.Join(resources, "\n") + "\n"
+		if err := os.WriteFile(filepath.Join(e.repo, "kustomization.yaml"), []byte(k), 0o644); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -14,7 +14,7 @@ import (
 
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/backend/process"
-	"kgit.dev/kgit/reconcile"
+	"kgit.dev/kgit/reconcile/controller"
 )
 
 // TestCrashRecovery kills `kgit sync` with SIGKILL at a spread of moments of a
@@ -59,7 +59,7 @@ func (e *rolloutEnv) checkExactly(t *testing.T, when, version string, n int) {
 	t.Helper()
 	ctx := context.Background()
 	b := process.New(e.root, "")
-	st, err := reconcile.Load(ctx, b, "roll")
+	st, err := controller.Load(ctx, b, "roll")
 	if err != nil {
 		t.Fatal(err)
 	}

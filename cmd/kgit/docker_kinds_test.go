@@ -81,7 +81,7 @@ func TestDockerKinds(t *testing.T) {
 	}
 
 	// A rolling update behind the Service (and of the StatefulSet): no request fails.
-	h := startHammer(nodePort + "/version")
+	h := startHammer([]target{{url: nodePort + "/version"}})
 	write("v2")
 	sync()
 	h.Stop()

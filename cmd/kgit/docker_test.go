@@ -107,6 +107,49 @@ spec:
 		t.Errorf("ready pods after sync --force: %v, want git's 3 of v2", got)
 	}
 
+	// A container killed behind kgit's back (the engine never restarts those) is started
+	// again by the next sync, as the kubelet would restart it.
+	pods, _ = b.ListPods(context.Background(), map[string]string{backend.LabelApp: "roll"})
+	killed := "kgit-" + pods[0].Namespace + "-" + pods[0].Name + "-main"
+	if _, err := b.Client().ContainerKill(context.Background(), killed, client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := images(); got[repo+":v2"] != 2 {
+		t.Fatalf("ready pods after docker kill: %v, want 2 of v2", got)
+	}
+	if code, errs := e.kgit("sync", "--timeout", "60s"); code != 0 {
+		t.Fatalf("sync after docker kill: exit %d\n%s", code, errs)
+	}
+	if got := images(); got[repo+":v2"] != 3 || len(got) != 1 {
+		t.Errorf("ready pods after the sync that follows docker kill: %v, want 3 of v2", got)
+	}
+
+	// A bare Pod changed in git is replaced (pods are immutable): the old one is gone
+	// before the new one of the same name is created.
+	barePod := func(image string) {
+		y := fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: solo, labels: {app: solo}}\nspec:\n  terminationGracePeriodSeconds: 2\n  containers: [{name: main, image: %s, args: [serve]}]\n", image)
+		if err := os.WriteFile(filepath.Join(e.repo, "solo.yaml"), []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.git("add", "solo.yaml")
+		e.git("commit", "-qm", "solo "+image)
+	}
+	for _, v := range []string{"v1", "v2"} {
+		barePod(repo + ":" + v)
+		if code, errs := e.kgit("sync", "--timeout", "60s"); code != 0 {
+			t.Fatalf("sync of the bare pod at %s: exit %d\n%s", v, code, errs)
+		}
+		solo, _ := b.ListPods(context.Background(), map[string]string{backend.LabelApp: "roll", "app": "solo"})
+		if len(solo) != 1 || solo[0].Spec.Containers[0].Image != repo+":"+v || !solo[0].Status.Ready {
+			t.Fatalf("bare pod after sync of %s: %d pods, want one ready of %s", v, len(solo), v)
+		}
+	}
+	e.git("rm", "-q", "solo.yaml")
+	e.git("commit", "-qm", "no solo")
+	if code, errs := e.kgit("sync", "--timeout", "60s"); code != 0 {
+		t.Fatalf("sync pruning the bare pod: exit %d\n%s", code, errs)
+	}
+
 	// An image that is not there fails the sync, naming it; the running version stays.
 	write(repo+":v404", "Never")
 	code, errs := e.kgit("sync", "--timeout", "60s")
@@ -162,7 +205,8 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hc := ins.Container.HostConfig; hc.NetworkMode != "host" || len(hc.Binds) != 1 || hc.Binds[0] != hostDir+":/data:ro" {
+	// Podman adds the mount's propagation: ":ro,rprivate,rbind"
+	if hc := ins.Container.HostConfig; hc.NetworkMode != "host" || len(hc.Binds) != 1 || strings.Split(hc.Binds[0], ",")[0] != hostDir+":/data:ro" {
 		t.Errorf("host pod's container: network %q binds %v", hc.NetworkMode, hc.Binds)
 	}
 
@@ -177,4 +221,41 @@ spec:
 func runCLI(out *strings.Builder, args ...string) int {
 	var errb strings.Builder
 	return cli.Main(args, out, &errb)
+}
+
+// TestDockerPodmanBackend: `--backend podman` (here KGIT_BACKEND=podman) finds Podman's
+// socket itself, with DOCKER_HOST pointing nowhere: a sync, a NodePort Service whose
+// proxy talks to Podman too, get and down.
+func TestDockerPodmanBackend(t *testing.T) {
+	b := dockertest.Podman(t)
+	dockertest.CleanupEngine(t, b, "podman")
+	repo := dockertest.BuildTestImages(t, b, "v1")
+	e := newRolloutEnvB(t)
+	e.app = "podman"
+	t.Setenv("KGIT_BACKEND", "podman")
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	// the Service and the Deployment of TestDockerKinds, on a node port of its own
+	y := strings.NewReplacer("__IMAGE__", repo+":v1", "__VERSION__", "v1", "30081", "30085").
+		Replace(strings.SplitN(dockerKindsYAML, "---\napiVersion: apps/v1\nkind: StatefulSet", 2)[0])
+	if err := os.WriteFile(filepath.Join(e.repo, "web.yaml"), []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.git("add", "web.yaml")
+	e.git("commit", "-qm", "web")
+	if code, errs := e.kgit("sync", "--timeout", "120s"); code != 0 {
+		t.Fatalf("sync --backend podman: exit %d\n%s", code, errs)
+	}
+	if got, err := getSoon("http://127.0.0.1:30085/version"); err != nil || got != "v1" {
+		t.Errorf("GET through the NodePort: %q, %v", got, err)
+	}
+	var out strings.Builder
+	if code := runCLI(&out, "get", "pods", "--app", "podman"); code != 0 || strings.Count(out.String(), "Running") != 2 {
+		t.Errorf("get pods --backend podman: exit %d\n%s", code, out.String())
+	}
+	if code, errs := e.kgit("down"); code != 0 {
+		t.Fatalf("down: exit %d\n%s", code, errs)
+	}
+	if pods, _ := b.ListPods(context.Background(), map[string]string{backend.LabelApp: "podman"}); len(pods) != 0 {
+		t.Errorf("%d pods left on Podman after down", len(pods))
+	}
 }

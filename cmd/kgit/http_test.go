@@ -1,9 +1,12 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -16,8 +19,52 @@ import (
 // Service's choice of pod.
 var httpClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
-func get(url string) (string, error) {
-	resp, err := httpClient.Get(url)
+// target is where a request goes: a URL, and for an ingress the host it names (the
+// Host header, and the server name of a TLS handshake, verified against cacert).
+type target struct {
+	url, host, cacert string
+}
+
+// parseTarget reads [-host HOST] [-cacert FILE] URL from args.
+func parseTarget(ts *testscript.TestScript, args []string) (target, []string) {
+	var t target
+	for len(args) > 1 && (args[0] == "-host" || args[0] == "-cacert") {
+		if args[0] == "-host" {
+			t.host = args[1]
+		} else {
+			t.cacert = ts.MkAbs(args[1])
+		}
+		args = args[2:]
+	}
+	if len(args) == 0 {
+		ts.Fatalf("no URL")
+	}
+	t.url = args[0]
+	return t, args[1:]
+}
+
+func get(url string) (string, error) { return getTarget(target{url: url}) }
+
+func getTarget(t target) (string, error) {
+	req, err := http.NewRequest(http.MethodGet, t.url, nil)
+	if err != nil {
+		return "", err
+	}
+	client := httpClient
+	if t.host != "" {
+		req.Host = t.host
+	}
+	if t.cacert != "" {
+		pem, err := os.ReadFile(t.cacert)
+		if err != nil {
+			return "", err
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true,
+			TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: t.host}}}
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return "", err
 	}
@@ -32,39 +79,44 @@ func get(url string) (string, error) {
 // getSoon is get, retried for up to 5 s while it fails: a Service's proxy sees a pod's
 // readiness a refresh or two after the sync that waited for it (on docker, a probe
 // period, since the proxy probes the pods itself).
-func getSoon(url string) (string, error) {
-	body, err := get(url)
+func getSoon(url string) (string, error) { return getTargetSoon(target{url: url}) }
+
+func getTargetSoon(t target) (string, error) {
+	body, err := getTarget(t)
 	for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
-		body, err = get(url)
+		body, err = getTarget(t)
 	}
 	return body, err
 }
 
-// fetch [-var NAME] URL: a GET (retried for up to 5 s while it fails); prints the body
-// (or sets $NAME to it). ! fetch expects one request to fail at once.
+// fetch [-var NAME] [-host HOST] [-cacert FILE] URL: a GET (retried for up to 5 s while
+// it fails), with HOST as its Host header (and TLS server name, the certificate
+// verified against FILE); prints the body (or sets $NAME to it). ! fetch expects one
+// request to fail at once.
 func cmdFetch(ts *testscript.TestScript, neg bool, args []string) {
 	varName := ""
 	if len(args) > 2 && args[0] == "-var" {
 		varName, args = args[1], args[2:]
 	}
-	if len(args) != 1 {
-		ts.Fatalf("usage: fetch [-var NAME] URL")
+	t, rest := parseTarget(ts, args)
+	if len(rest) != 0 {
+		ts.Fatalf("usage: fetch [-var NAME] [-host HOST] [-cacert FILE] URL")
 	}
 	var body string
 	var err error
 	if neg {
-		body, err = get(args[0])
+		body, err = getTarget(t)
 	} else {
-		body, err = getSoon(args[0])
+		body, err = getTargetSoon(t)
 	}
 	switch {
 	case neg && err == nil:
-		ts.Fatalf("GET %s succeeded: %q", args[0], body)
+		ts.Fatalf("GET %s succeeded: %q", t.url, body)
 	case neg:
 		return
 	case err != nil:
-		ts.Fatalf("GET %s: %v", args[0], err)
+		ts.Fatalf("GET %s: %v", t.url, err)
 	}
 	if varName != "" {
 		ts.Setenv(varName, body)
@@ -81,7 +133,8 @@ type hammer struct {
 	failed     []string
 }
 
-func startHammer(url string) *hammer {
+// startHammer requests each target in turn.
+func startHammer(targets []target) *hammer {
 	h := &hammer{stop: make(chan struct{}), done: make(chan struct{}), bodies: map[string]int{}}
 	start := time.Now()
 	go func() {
@@ -92,7 +145,8 @@ func startHammer(url string) *hammer {
 				return
 			default:
 			}
-			if body, err := get(url); err != nil {
+			t := targets[(h.ok+len(h.failed))%len(targets)]
+			if body, err := getTarget(t); err != nil {
 				h.failed = append(h.failed, fmt.Sprintf("%s: %v", time.Since(start).Round(time.Millisecond), err))
 			} else {
 				h.ok++
@@ -113,12 +167,19 @@ func (h *hammer) Stop() {
 // hammers are the request loops of running scripts, by script.
 var hammers sync.Map // *testscript.TestScript -> *hammer
 
-// hammer start URL | hammer stop: stop prints "requests=N failures=M", the bodies seen,
+// hammer start [-host HOST] URL... | hammer stop: start requests each URL (with its
+// host) in turn; stop prints "requests=N failures=M", the bodies seen,
 // and the first failures.
 func cmdHammer(ts *testscript.TestScript, neg bool, args []string) {
 	switch {
-	case len(args) == 2 && args[0] == "start":
-		hammers.Store(ts, startHammer(args[1]))
+	case len(args) >= 2 && args[0] == "start":
+		var targets []target
+		for rest := args[1:]; len(rest) > 0; {
+			var t target
+			t, rest = parseTarget(ts, rest)
+			targets = append(targets, t)
+		}
+		hammers.Store(ts, startHammer(targets))
 	case len(args) == 1 && args[0] == "stop":
 		v, ok := hammers.LoadAndDelete(ts)
 		if !ok {
@@ -140,6 +201,6 @@ func cmdHammer(ts *testscript.TestScript, neg bool, args []string) {
 			fmt.Fprintf(ts.Stdout(), "failure: %s\n", f)
 		}
 	default:
-		ts.Fatalf("usage: hammer start URL | hammer stop")
+		ts.Fatalf("usage: hammer start [-host HOST] URL... | hammer stop")
 	}
 }

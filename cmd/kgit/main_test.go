@@ -16,7 +16,9 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/backend/backendtest"
+	"kgit.dev/kgit/backend/ingress"
 	"kgit.dev/kgit/backend/process"
 	"kgit.dev/kgit/cmd/kgit/cli"
 )
@@ -28,13 +30,19 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs the CLI scenarios in testdata/script over real git repositories and
-// real processes on the process backend. UPDATE_SCRIPTS=1 rewrites their golden parts.
+// real processes on the process backend. They match output with regular expressions:
+// UPDATE_SCRIPTS=1 rewrites only what a script compares with `cmp` against a file of its
+// own archive (statefulset.txtar's want-order). kgit's output is pinned by the golden
+// files of TestGolden (golden_test.go), which -update rewrites.
 func TestScripts(t *testing.T) {
 	appDir := t.TempDir() // the scripts' containers may run testapp from PATH
 	backendtest.BuildTestApp(t, appDir)
 	// Pods are supervised by kgit-supervisor, as where it is installed beside kgit (the
 	// rollout and crash tests keep the fallback, kgit's own binary).
 	supervisor := backendtest.Build(t, t.TempDir(), "cmd/"+process.SupervisorName)
+	if _, err := exec.LookPath("helm"); err != nil && os.Getenv("KGIT_REQUIRE_HELM") == "1" {
+		t.Fatalf("helm is not on the PATH and KGIT_REQUIRE_HELM=1: the Helm scenarios must run")
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
 		RequireExplicitExec: true,
@@ -72,9 +80,12 @@ func TestScripts(t *testing.T) {
 // under root.
 func stopAll(root string) {
 	for _, pid := range cliProcesses(root) {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		_ = killPID(pid, syscall.SIGKILL)
 	}
 	b := process.New(root, "")
+	if h, ok := backend.IngressHostOf(b); ok {
+		ingress.Stop(h.IngressDir())
+	}
 	routes, _ := b.Routes(context.Background(), nil)
 	for _, r := range routes {
 		_ = b.Unroute(context.Background(), r.Namespace, r.Name)
@@ -186,7 +197,7 @@ func cmdKillProc(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) > 1 && args[1] == "TERM" {
 		sig = syscall.SIGTERM
 	}
-	ts.Check(syscall.Kill(pids[0], sig))
+	ts.Check(killPID(pids[0], sig))
 }
 
 // cliProcesses are the kgit commands (not supervisors) started with KGIT_PROCESS_ROOT=root.

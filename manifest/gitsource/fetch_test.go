@@ -69,8 +69,8 @@ func TestFetchOverHTTPWithToken(t *testing.T) {
 			if err != nil {
 				t.Fatalf("open %s: %v", RedactURL(url), err)
 			}
-			c, err := ResolveCommit(r, "")
-			if err != nil || c.Hash.String() != want {
+			c, err := r.Resolve("")
+			if err != nil || c.Hash != want {
 				t.Fatalf("HEAD of the fetched cache: %v, %v; want %s", c, err, want)
 			}
 			secrets := []string{token, base64.StdEncoding.EncodeToString([]byte(user + ":" + token))}

@@ -91,9 +91,88 @@ func CleanPath(p string) (string, error) {
 	return c, nil
 }
 
+// Repo is an opened repository: the one handle a command keeps (go-git stays inside
+// this package).
+type Repo struct {
+	git *git.Repository
+	src Source
+}
+
+// Commit is one commit of a Repo.
+type Commit struct {
+	Hash    string // full SHA
+	Tree    string // the SHA of its tree: what a render of it depends on
+	Subject string
+	Author  string
+	When    time.Time
+	c       *object.Commit
+}
+
 // Open opens the repository of a source: a local repository in place, or a remote one
 // through a bare cache that is fetched only when the remote's refs moved.
-func Open(ctx context.Context, src Source) (*git.Repository, error) {
+func Open(ctx context.Context, src Source) (*Repo, error) {
+	r, err := open(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	return &Repo{git: r, src: src}, nil
+}
+
+// Name is the repository as messages name it (credentials hidden).
+func (r *Repo) Name() string {
+	if r.src.Repo == "" {
+		return "the repository"
+	}
+	return RedactURL(r.src.Repo)
+}
+
+// Resolve finds the commit a ref names: a branch, tag, full or abbreviated SHA, or ""
+// for the source's ref (HEAD when it names none).
+func (r *Repo) Resolve(ref string) (*Commit, error) {
+	if ref == "" {
+		ref = r.src.Ref
+	}
+	c, err := resolveCommit(r.git, ref)
+	if err != nil {
+		return nil, err
+	}
+	return commitOf(c), nil
+}
+
+// Describe returns the commit of a full SHA, or false when the repository lacks it.
+func (r *Repo) Describe(sha string) (*Commit, bool) {
+	c, err := r.git.CommitObject(plumbing.NewHash(sha))
+	if err != nil {
+		return nil, false
+	}
+	return commitOf(c), true
+}
+
+// Read returns the manifest files of the source's path at a commit.
+func (r *Repo) Read(c *Commit) (*Revision, error) {
+	return readCommit(c.c, r.src.Path)
+}
+
+func commitOf(c *object.Commit) *Commit {
+	return &Commit{Hash: c.Hash.String(), Tree: c.TreeHash.String(), Subject: firstLine(c.Message), Author: c.Author.Name, When: c.Committer.When, c: c}
+}
+
+// LocalName is the name of the working tree that holds dir (its folder's name), for an
+// app name derived from the repository.
+func LocalName(dir string) (string, error) {
+	r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
+	if err != nil {
+		return "", err
+	}
+	wt, err := r.Worktree()
+	if err != nil {
+		abs, _ := filepath.Abs(dir)
+		return strings.TrimSuffix(filepath.Base(abs), ".git"), nil
+	}
+	return filepath.Base(wt.Filesystem.Root()), nil
+}
+
+func open(ctx context.Context, src Source) (*git.Repository, error) {
 	if !IsURL(src.Repo) {
 		dir := src.Repo
 		if dir == "" {
@@ -235,9 +314,9 @@ func redactErr(err error, repo string) string {
 	return msg
 }
 
-// ResolveCommit finds the commit a ref names: a branch, tag, full or abbreviated SHA,
+// resolveCommit finds the commit a ref names: a branch, tag, full or abbreviated SHA,
 // or "" for HEAD.
-func ResolveCommit(r *git.Repository, ref string) (*object.Commit, error) {
+func resolveCommit(r *git.Repository, ref string) (*object.Commit, error) {
 	rev := ref
 	if rev == "" {
 		rev = "HEAD"
@@ -272,10 +351,10 @@ func IsManifest(name string) bool {
 	return false
 }
 
-// ReadCommit returns the manifest files under dir (recursively, sorted by path) in a
+// readCommit returns the manifest files under dir (recursively, sorted by path) in a
 // commit's tree. It never reads a worktree: uncommitted edits are not deployed.
 // Submodules are skipped; a symlink is followed only to a regular file inside the tree.
-func ReadCommit(c *object.Commit, dir string) (*Revision, error) {
+func readCommit(c *object.Commit, dir string) (*Revision, error) {
 	root, err := c.Tree()
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s: %w", c.Hash, err)
@@ -342,4 +421,42 @@ func readBlob(f *object.File, name string) ([]byte, error) {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	return s
+}
+
+// Behind counts the commits reachable from head and not from base (git rev-list
+// --count base..head), walking at most limit commits; ok is false when base is not
+// an ancestor of head within that walk (or either is unknown).
+func (r *Repo) Behind(base, head string, limit int) (n int, ok bool) {
+	if base == head {
+		return 0, true
+	}
+	hc, err := r.git.CommitObject(plumbing.NewHash(head))
+	if err != nil {
+		return 0, false
+	}
+	want := plumbing.NewHash(base)
+	seen := map[plumbing.Hash]bool{hc.Hash: true}
+	queue := []*object.Commit{hc}
+	found := false
+	for len(queue) > 0 && len(seen) <= limit {
+		c := queue[0]
+		queue = queue[1:]
+		if c.Hash == want {
+			found = true
+			continue
+		}
+		n++
+		for _, p := range c.ParentHashes {
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			pc, err := r.git.CommitObject(p)
+			if err != nil {
+				return 0, false
+			}
+			queue = append(queue, pc)
+		}
+	}
+	return n, found && len(queue) == 0
 }

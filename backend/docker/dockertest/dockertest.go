@@ -20,8 +20,10 @@ import (
 	"kgit.dev/kgit/backend/docker"
 )
 
-// Engine returns a docker backend on the engine of this machine. Without an engine the
-// test is skipped, unless KGIT_REQUIRE_DOCKER=1 (set by .ci/run), which fails it.
+// Engine returns a docker backend on the engine of this machine (DOCKER_HOST). Without
+// an engine the test is skipped, unless KGIT_REQUIRE_DOCKER=1 (set by .ci/run), which
+// fails it. With KGIT_REQUIRE_PODMAN=1 (.ci/run's Podman run) an engine that is not
+// Podman fails it too: that run must not pass on Docker by mistake.
 func Engine(t testing.TB) *docker.Backend {
 	t.Helper()
 	b, err := docker.New(io.Discard)
@@ -29,10 +31,31 @@ func Engine(t testing.TB) *docker.Backend {
 		err = b.Available(context.Background())
 	}
 	if err != nil {
-		if os.Getenv("KGIT_REQUIRE_DOCKER") == "1" {
+		if os.Getenv("KGIT_REQUIRE_DOCKER") == "1" || os.Getenv("KGIT_REQUIRE_PODMAN") == "1" {
 			t.Fatalf("KGIT_REQUIRE_DOCKER=1 but %v", err)
 		}
 		t.Skipf("no docker engine: %v", err)
+	}
+	if os.Getenv("KGIT_REQUIRE_PODMAN") == "1" && !b.Podman(context.Background()) {
+		t.Fatalf("KGIT_REQUIRE_PODMAN=1 but the engine at %s is not Podman", b.Client().DaemonHost())
+	}
+	return b
+}
+
+// Podman returns the docker backend on Podman's socket as `--backend podman` finds it
+// (DOCKER_HOST is not read). Without Podman the test is skipped, unless
+// KGIT_REQUIRE_PODMAN=1, which fails it.
+func Podman(t testing.TB) *docker.Backend {
+	t.Helper()
+	b, err := docker.NewPodman(context.Background(), io.Discard)
+	if err == nil && !b.Podman(context.Background()) {
+		err = fmt.Errorf("the engine at %s is not Podman", b.Client().DaemonHost())
+	}
+	if err != nil {
+		if os.Getenv("KGIT_REQUIRE_PODMAN") == "1" {
+			t.Fatalf("KGIT_REQUIRE_PODMAN=1 but %v", err)
+		}
+		t.Skipf("no podman: %v", err)
 	}
 	return b
 }
@@ -47,44 +70,50 @@ func BuildTestImages(t testing.TB, b *docker.Backend, versions ...string) string
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	repo := fmt.Sprintf("kgit-test-%d/app", rand.Int64())
 	for _, v := range versions {
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
 		dockerfile := fmt.Sprintf("FROM scratch\nCOPY testapp /testapp\nENV VERSION=%s\nENTRYPOINT [\"/testapp\"]\nCMD [\"serve\"]\n", v)
-		for name, data := range map[string][]byte{"Dockerfile": []byte(dockerfile), "testapp": bin} {
-			if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(data))}); err != nil {
-				t.Fatal(err)
-			}
-			tw.Write(data)
-		}
-		tw.Close()
-		tag := repo + ":" + v
-		res, err := b.Client().ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true})
-		if err != nil {
-			t.Fatalf("build %s: %v", tag, err)
-		}
-		dec := json.NewDecoder(res.Body)
-		for {
-			var msg struct {
-				Error string `json:"error"`
-			}
-			if err := dec.Decode(&msg); err == io.EOF {
-				break
-			} else if err != nil {
-				t.Fatalf("build %s: %v", tag, err)
-			}
-			if msg.Error != "" {
-				t.Fatalf("build %s: %s", tag, msg.Error)
-			}
-		}
-		res.Body.Close()
-		t.Cleanup(func() {
-			_, _ = b.Client().ImageRemove(context.Background(), tag, client.ImageRemoveOptions{Force: true, PruneChildren: true})
-		})
+		BuildImage(t, b, repo+":"+v, map[string][]byte{"Dockerfile": []byte(dockerfile), "testapp": bin})
 	}
 	return repo
+}
+
+// BuildImage builds an image tagged tag from a build context of files (a Dockerfile
+// among them) on the engine, and removes it when the test ends.
+func BuildImage(t testing.TB, b *docker.Backend, tag string, files map[string][]byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, data := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(data))}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(data)
+	}
+	tw.Close()
+	ctx := context.Background()
+	res, err := b.Client().ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true})
+	if err != nil {
+		t.Fatalf("build %s: %v", tag, err)
+	}
+	dec := json.NewDecoder(res.Body)
+	for {
+		var msg struct {
+			Error string `json:"error"`
+		}
+		if err := dec.Decode(&msg); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("build %s: %v", tag, err)
+		}
+		if msg.Error != "" {
+			t.Fatalf("build %s: %s", tag, msg.Error)
+		}
+	}
+	res.Body.Close()
+	t.Cleanup(func() {
+		_, _ = b.Client().ImageRemove(context.Background(), tag, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+	})
 }
 
 // CleanupEngine removes, when the test ends, whether it passed or not, every container

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/reconcile"
 )
 
@@ -25,34 +24,37 @@ func (f *changeFlags) register(fl *pflag.FlagSet, wait bool) {
 	}
 }
 
-// change runs f on an app under its lock, with the journal and progress output, and
-// then, when wait, drives the controllers until the app converges.
+// change runs do on an app under its lock, with the journal and progress output, and
+// then, when wait, waits until the app converges.
 func (g *globals) change(ctx context.Context, f *changeFlags, app string, wait bool,
-	do func(ctx context.Context, b backend.Backend, r *reconcile.Reconciler, st *reconcile.State) error) error {
-	b, err := g.backend(ctx)
+	do func(ctx context.Context, st *site, s *reconcile.Syncer, live reconcile.Live) error) error {
+	st, err := g.site(ctx)
 	if err != nil {
 		return err
 	}
-	release, err := b.Lock(ctx, app, f.waitLock)
-	if err != nil {
-		return err
-	}
-	defer release()
 	journal := reconcile.OpenJournal(g.state())
 	defer journal.Close()
 	rep := newReporter(g.stderr)
 	defer rep.Done()
-	r := &reconcile.Reconciler{Backend: b, App: app, Events: reconcile.Sinks{rep, journal}, Progress: rep}
-	st, err := reconcile.Load(ctx, b, app)
+	s, err := g.syncer(ctx, st, app, reconcile.Sinks{rep, journal}, rep)
 	if err != nil {
 		return err
 	}
-	if err := do(ctx, b, r, st); err != nil || !wait {
+	release, err := s.Target.Lock(ctx, f.waitLock)
+	if err != nil {
+		return err
+	}
+	defer release()
+	live, err := s.Target.Load(ctx)
+	if err != nil {
+		return err
+	}
+	if err := do(ctx, st, s, live); err != nil || !wait {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	err = r.Converge(wctx)
+	err = s.Converge(wctx)
 	if errors.Is(err, reconcile.ErrTimeout) {
 		err = fmt.Errorf("app %s did not converge within --timeout %s: %w", app, f.timeout, err)
 	}
@@ -60,9 +62,9 @@ func (g *globals) change(ctx context.Context, f *changeFlags, app string, wait b
 }
 
 // changeDeployment is change for one Deployment of the source's app, named by
-// deploy/NAME: it finds it under the lock and hands it to do, then waits for the rollout.
+// deploy/NAME, then waits for the rollout.
 func (g *globals) changeDeployment(ctx context.Context, f *changeFlags, arg string,
-	do func(ctx context.Context, r *reconcile.Reconciler, st *reconcile.State, a *reconcile.Applied) error) error {
+	do func(ctx context.Context, s *reconcile.Syncer, live reconcile.Live, name string) error) error {
 	name, err := deployArg(arg)
 	if err != nil {
 		return err
@@ -71,11 +73,7 @@ func (g *globals) changeDeployment(ctx context.Context, f *changeFlags, arg stri
 	if err != nil {
 		return err
 	}
-	return g.change(ctx, f, app, true, func(ctx context.Context, _ backend.Backend, r *reconcile.Reconciler, st *reconcile.State) error {
-		a, err := deploymentIn(st, app, name)
-		if err != nil {
-			return err
-		}
-		return do(ctx, r, st, a)
+	return g.change(ctx, f, app, true, func(ctx context.Context, _ *site, s *reconcile.Syncer, live reconcile.Live) error {
+		return do(ctx, s, live, name)
 	})
 }

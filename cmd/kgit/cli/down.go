@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/reconcile"
 )
 
@@ -21,8 +20,8 @@ func newDownCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			err = g.change(cmd.Context(), f, app, false, func(ctx context.Context, _ backend.Backend, r *reconcile.Reconciler, _ *reconcile.State) error {
-				return r.Down(ctx)
+			err = g.change(cmd.Context(), f, app, false, func(ctx context.Context, _ *site, s *reconcile.Syncer, _ reconcile.Live) error {
+				return s.Down(ctx)
 			})
 			if err == nil {
 				fmt.Fprintf(g.stderr, "app %s removed\n", app)
@@ -31,5 +30,6 @@ func newDownCmd(g *globals) *cobra.Command {
 		},
 	}
 	f.register(cmd.Flags(), false)
+	g.cluster.registerNamespace(cmd.Flags())
 	return cmd
 }

@@ -16,6 +16,9 @@ func newEventsCmd(g *globals) *cobra.Command {
 		Short: "List the events kgit journalled (from this machine's state directory)",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if g.backendChoice() == KubernetesName {
+				return clusterEvents(cmd.Context(), g)
+			}
 			app, err := g.appFilter(cmd)
 			if err != nil {
 				return err

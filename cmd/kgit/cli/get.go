@@ -5,121 +5,273 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/cmd/kgit/cli/kubeprint"
 	"kgit.dev/kgit/manifest"
-	"kgit.dev/kgit/reconcile"
+	"kgit.dev/kgit/reconcile/controller"
 )
 
 type getFlags struct {
-	selector string
-	output   string
+	selector, output, sortBy, namespace  string
+	noHeaders, showLabels, allNamespaces bool
+	labelColumns                         []string
+	watch, watchOnly, watchEvents        bool
 }
 
 func newGetCmd(g *globals) *cobra.Command {
 	f := &getFlags{}
 	cmd := &cobra.Command{
-		Use:   "get pods|replicasets|deployments|configmaps|secrets [NAME]",
+		Use:   "get KIND[,KIND...]|all [NAME]",
 		Short: "List objects as kubectl does (every kgit app on the backend unless narrowed)",
-		Args:  rangeArgs(1, 2, "a resource type and an optional name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			kind, err := kindOf(args[0])
-			if err != nil {
-				return err
+		Long: "List objects as kubectl does (every kgit app on the backend unless narrowed).\n\n" +
+			"KIND is a kind, its plural or its short name, as kubectl spells them: " + kindList() +
+			"; and any other kind the app's manifests hold (" + keptKinds() + ", custom resources, ...), shown as kubectl shows custom resources." +
+			" Several kinds are separated by commas; all is kubectl's all (pods, services, daemonsets, deployments, replicasets, statefulsets, jobs, cronjobs).",
+		Args: rangeArgs(1, 2, "a resource type and an optional name"),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) == 1 {
+				return completeNames(cmd, g, args[0], ""), cobra.ShellCompDirectiveNoFileComp
 			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
 			name := ""
 			if len(args) == 2 {
 				name = args[1]
 			}
-			return runGet(cmd, g, f, kind, name)
+			return runGet(cmd, g, f, args[0], name)
 		},
 	}
-	cmd.Flags().StringVarP(&f.selector, "selector", "l", "", "label selector, e.g. app=web,tier!=db")
-	cmd.Flags().StringVarP(&f.output, "output", "o", "", "output format: wide, json or yaml")
+	fl := cmd.Flags()
+	fl.StringVarP(&f.selector, "selector", "l", "", "label selector, e.g. app=web,tier!=db")
+	fl.StringVarP(&f.output, "output", "o", "", "output format: "+outputFormats)
+	fl.BoolVar(&f.noHeaders, "no-headers", false, "print the table without its header")
+	fl.BoolVar(&f.showLabels, "show-labels", false, "a last column with the labels (those -l matches: kgit's own kgit.dev/ labels are left out)")
+	fl.StringSliceVarP(&f.labelColumns, "label-columns", "L", nil, "a column for each of these label keys")
+	fl.StringVar(&f.sortBy, "sort-by", "", "sort by a JSONPath field of the objects, e.g. .metadata.name or {.status.startTime}")
+	fl.StringVarP(&f.namespace, "namespace", "n", "", "only this namespace (default: every namespace, without a NAMESPACE column)")
+	fl.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "every namespace, with a NAMESPACE column")
+	fl.BoolVarP(&f.watch, "watch", "w", false, "after the list, print a row (or an object) for each change, until interrupted")
+	fl.BoolVar(&f.watchOnly, "watch-only", false, "print only the changes, not the list first")
+	fl.BoolVar(&f.watchEvents, "output-watch-events", false, "with --watch, an EVENT column (ADDED, MODIFIED, DELETED)")
 	return cmd
 }
 
-// appViews loads the views of a kind across the apps a read-only command covers.
-func appViews(ctx context.Context, cmd *cobra.Command, g *globals, b backend.Backend, kind string) ([]view, error) {
+// appStates loads the states of the apps a read-only command covers; routes (and the
+// ingress controller's status) too when a Service or an Ingress is shown.
+func appStates(ctx context.Context, cmd *cobra.Command, g *globals, b backend.Backend, routes bool) ([]string, []*controller.State, error) {
 	app, err := g.appFilter(cmd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	apps := []string{app}
 	if app == "" {
-		if apps, err = reconcile.Apps(ctx, b); err != nil {
-			return nil, err
+		if apps, err = controller.Apps(ctx, b); err != nil {
+			return nil, nil, err
+		}
+	}
+	states := make([]*controller.State, len(apps))
+	for i, a := range apps {
+		st, err := controller.Load(ctx, b, a)
+		if err == nil && routes {
+			err = st.LoadRoutes(ctx, b, a)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		states[i] = st
+	}
+	return apps, states, nil
+}
+
+// kindViews returns the views of a kind (as get accepts it: see kindOf; else a kind of
+// the records, see customKind) in the states, and the kind it resolved.
+func kindViews(apps []string, states []*controller.State, kindArg string) (string, []view, error) {
+	kind, err := kindOf(kindArg)
+	if err != nil {
+		var ok bool
+		if kind, ok = customKind(kindArg, states); !ok {
+			return "", nil, err
 		}
 	}
 	now := time.Now()
 	var out []view
-	for _, a := range apps {
-		st, err := reconcile.Load(ctx, b, a)
-		if err == nil && kind == "Service" {
-			err = st.LoadRoutes(ctx, b, a)
+	for i, st := range states {
+		out = append(out, views(st, apps[i], kind, now)...)
+	}
+	return kind, out, nil
+}
+
+// appViews loads the views of a kind across the apps a read-only command covers, and
+// returns the kind it resolved.
+func appViews(ctx context.Context, cmd *cobra.Command, g *globals, b backend.Backend, kindArg string) (string, []view, error) {
+	k, _ := kindOf(kindArg)
+	apps, states, err := appStates(ctx, cmd, g, b, k == "Service" || k == "Ingress")
+	if err != nil {
+		return "", nil, err
+	}
+	return kindViews(apps, states, kindArg)
+}
+
+// allKinds is kubectl's "all" category.
+var allKinds = []string{"Pod", "Service", "DaemonSet", "Deployment", "ReplicaSet", "StatefulSet", "Job", "CronJob"}
+
+// kindGroup is the objects of one kind that get shows.
+type kindGroup struct {
+	kind string
+	vs   []view
+}
+
+// getViews loads what get shows: for each kind asked, the objects that the name, the
+// selector and the namespace keep, sorted as --sort-by asks.
+func getViews(cmd *cobra.Command, g *globals, f *getFlags, b backend.Backend, kindsArg, name string, sel *manifest.LabelSelector) ([]kindGroup, error) {
+	kinds := strings.Split(kindsArg, ",")
+	all := kindsArg == "all"
+	if all {
+		kinds = nil
+		for _, k := range allKinds {
+			if _, ok := manifest.LookupKind(k); ok {
+				kinds = append(kinds, k)
+			}
 		}
+	}
+	routes := all
+	for _, k := range kinds {
+		if kind, _ := kindOf(k); kind == "Service" || kind == "Ingress" {
+			routes = true
+		}
+	}
+	apps, states, err := appStates(cmd.Context(), cmd, g, b, routes)
+	if err != nil {
+		return nil, err
+	}
+	var groups []kindGroup
+	for _, k := range kinds {
+		kind, vs, err := kindViews(apps, states, k)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, views(st, a, kind, now)...)
+		var keep []view
+		for _, v := range vs {
+			if ok, _ := sel.Matches(v.labels); ok && (name == "" || v.name == name) && (f.namespace == "" || f.allNamespaces || v.namespace == f.namespace) {
+				keep = append(keep, v)
+			}
+		}
+		if name != "" {
+			if len(keep) == 0 {
+				return nil, invalid("%s %q not found", strings.ToLower(kind), name)
+			}
+			if err := ambiguous(keep, kind, name); err != nil {
+				return nil, err
+			}
+		}
+		if f.sortBy != "" {
+			if err := sortViews(keep, f.sortBy); err != nil {
+				return nil, err
+			}
+		}
+		groups = append(groups, kindGroup{kind: kind, vs: keep})
 	}
-	return out, nil
+	return groups, nil
 }
 
-func runGet(cmd *cobra.Command, g *globals, f *getFlags, kind, name string) error {
-	switch f.output {
-	case "", "wide", "json", "yaml":
-	default:
-		return invalid("--output %q: supported: wide, json, yaml", f.output)
+func runGet(cmd *cobra.Command, g *globals, f *getFlags, kindsArg, name string) error {
+	out, err := parseOutput(f.output)
+	if err != nil {
+		return err
 	}
 	sel, err := manifest.ParseSelector(f.selector)
 	if err != nil {
 		return invalid("--selector: %v", err)
 	}
+	watch := f.watch || f.watchOnly
+	if watch && (strings.Contains(kindsArg, ",") || kindsArg == "all") {
+		return invalid("you may only specify a single resource type with --watch")
+	}
 	ctx := cmd.Context()
-	b, err := g.backend(ctx)
+	load := func() ([]kindGroup, error) { return clusterGroups(ctx, g, f, kindsArg, name) }
+	if g.backendChoice() != KubernetesName {
+		b, err := g.backend(ctx)
+		if err != nil {
+			return err
+		}
+		load = func() ([]kindGroup, error) { return getViews(cmd, g, f, b, kindsArg, name, sel) }
+	}
+	groups, err := load()
 	if err != nil {
 		return err
 	}
-	all, err := appViews(ctx, cmd, g, b, kind)
-	if err != nil {
-		return err
+	if watch {
+		return watchGet(ctx, g, f, out, groups[0], load)
 	}
+	several := len(groups) > 1
 	var vs []view
-	for _, v := range all {
-		if ok, _ := sel.Matches(v.labels); ok && (name == "" || v.name == name) {
-			vs = append(vs, v)
-		}
+	for _, gr := range groups {
+		vs = append(vs, gr.vs...)
 	}
-	if name != "" {
-		if len(vs) == 0 {
-			return invalid("%s %q not found", strings.ToLower(kind), name)
+	single := name != "" && !several
+	switch out.kind {
+	case "json", "yaml":
+		return printObjects(g.stdout, vs, single, out.kind)
+	case "jsonpath":
+		return printJSONPath(g.stdout, out.path, vs, single)
+	case "name":
+		for _, v := range vs {
+			fmt.Fprintln(g.stdout, qualifiedName(v))
 		}
-		if err := ambiguous(vs, kind, name); err != nil {
+		return nil
+	}
+	if len(vs) == 0 {
+		if f.namespace != "" && !f.allNamespaces {
+			fmt.Fprintf(g.stderr, "No resources found in %s namespace.\n", f.namespace)
+		} else {
+			fmt.Fprintln(g.stderr, "No resources found.")
+		}
+		return nil
+	}
+	first := true
+	for _, gr := range groups {
+		if len(gr.vs) == 0 {
+			continue
+		}
+		if !first {
+			fmt.Fprintln(g.stdout)
+		}
+		first = false
+		if err := printTable(g.stdout, gr.kind, gr.vs, tableOptions(f, out, gr.vs, several), time.Now()); err != nil {
 			return err
 		}
 	}
-	switch f.output {
-	case "json", "yaml":
-		return printObjects(g.stdout, vs, name != "", f.output)
+	return nil
+}
+
+// tableOptions are the columns a table of vs gets from get's flags.
+func tableOptions(f *getFlags, out outputFormat, vs []view, several bool) kubeprint.Options {
+	opts := kubeprint.Options{Wide: out.kind == "wide", NoHeaders: f.noHeaders, Extra: labelColumns(vs, f.showLabels, f.labelColumns)}
+	if f.allNamespaces {
+		opts.Lead = []kubeprint.Column{namespaceColumn}
 	}
-	if len(vs) == 0 {
-		fmt.Fprintln(g.stderr, "No resources found.")
-		return nil
+	if several {
+		n := nameAs(vs)
+		opts.Name = &n
 	}
-	return printTable(g.stdout, kind, vs, f.output == "wide", time.Now())
+	if out.kind == "custom-columns" {
+		opts.Custom = customCells(out.columns)
+	}
+	return opts
 }
 
 // findView returns the one object of a kind with that name across the apps a
 // read-only command covers: not found and found in several apps are errors.
-func findView(ctx context.Context, cmd *cobra.Command, g *globals, b backend.Backend, kind, name string) (view, error) {
-	all, err := appViews(ctx, cmd, g, b, kind)
+func findView(ctx context.Context, cmd *cobra.Command, g *globals, b backend.Backend, kindArg, name string) (view, error) {
+	kind, all, err := appViews(ctx, cmd, g, b, kindArg)
 	if err != nil {
 		return view{}, err
 	}
@@ -150,17 +302,20 @@ func ambiguous(vs []view, kind, name string) error {
 	return nil
 }
 
-func printObjects(w io.Writer, vs []view, single bool, format string) error {
-	var out any
+// listOf is what -o json, yaml and jsonpath print: the one object, or a List of them.
+func listOf(vs []view, single bool) any {
 	if single {
-		out = vs[0].obj
-	} else {
-		items := make([]any, len(vs))
-		for i, v := range vs {
-			items[i] = v.obj
-		}
-		out = map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{}, "items": items}
+		return vs[0].obj
 	}
+	items := make([]any, len(vs))
+	for i, v := range vs {
+		items[i] = v.obj
+	}
+	return map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{}, "items": items}
+}
+
+func printObjects(w io.Writer, vs []view, single bool, format string) error {
+	out := listOf(vs, single)
 	if format == "yaml" {
 		data, err := yaml.Marshal(out)
 		if err != nil {
@@ -174,160 +329,29 @@ func printObjects(w io.Writer, vs []view, single bool, format string) error {
 	return enc.Encode(out)
 }
 
-// printTable prints kubectl's columns through a tabwriter set as kubectl's.
-func printTable(w io.Writer, kind string, vs []view, wide bool, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 6, 4, 3, ' ', 0)
-	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
-	switch kind {
-	case "Pod":
-		h := []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}
-		if wide {
-			h = append(h, "IP", "NODE", "APP")
+// printTable prints kubectl's columns of a kind, computed from the objects -o json
+// prints.
+func printTable(w io.Writer, kind string, vs []view, opts kubeprint.Options, now time.Time) error {
+	objs := make([]kubeprint.Object, len(vs))
+	for i, v := range vs {
+		o, err := kubeprint.ObjectOf(v.obj)
+		if err != nil {
+			return err
 		}
-		row(h...)
-		for _, v := range vs {
-			p := v.pod
-			ready, restarts := 0, int32(0)
-			var lastExit time.Time
-			for _, c := range p.Status.Containers {
-				if c.State == backend.StateRunning && p.Status.Ready {
-					ready++
-				}
-				restarts += c.RestartCount
-				if t := c.LastTermination; t != nil && t.FinishedAt.After(lastExit) {
-					lastExit = t.FinishedAt
-				}
-			}
-			r := fmt.Sprint(restarts)
-			if restarts > 0 && !lastExit.IsZero() {
-				r += " (" + humanDuration(now.Sub(lastExit)) + " ago)"
-			}
-			cells := []string{v.name, fmt.Sprintf("%d/%d", ready, len(p.Spec.Containers)), podStatusText(p), r, humanDuration(now.Sub(v.created))}
-			if wide {
-				cells = append(cells, orNone(p.Status.PodIP), "localhost", v.app)
-			}
-			row(cells...)
-		}
-	case "ReplicaSet":
-		h := []string{"NAME", "DESIRED", "CURRENT", "READY", "AGE"}
-		if wide {
-			h = append(h, "CONTAINERS", "IMAGES", "SELECTOR")
-		}
-		row(h...)
-		for _, v := range vs {
-			c := v.rs.Counts(now)
-			cells := []string{v.name, fmt.Sprint(v.rs.Replicas()), fmt.Sprint(c.Replicas), fmt.Sprint(c.Ready), humanDuration(now.Sub(v.created))}
-			if wide {
-				cells = append(cells, containersImages(&v.rs.RS.Spec.Template.Spec)...)
-				cells = append(cells, v.rs.RS.Spec.Selector.String())
-			}
-			row(cells...)
-		}
-	case "ConfigMap":
-		row("NAME", "DATA", "AGE")
-		for _, v := range vs {
-			row(v.name, fmt.Sprint(v.data), humanDuration(now.Sub(v.created)))
-		}
-	case "Secret":
-		row("NAME", "TYPE", "DATA", "AGE")
-		for _, v := range vs {
-			t := "Opaque"
-			if s, ok := v.obj.(*manifest.Secret); ok && s.Type != "" {
-				t = s.Type
-			}
-			row(v.name, t, fmt.Sprint(v.data), humanDuration(now.Sub(v.created)))
-		}
-	case "DaemonSet":
-		h := []string{"NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}
-		if wide {
-			h = append(h, "CONTAINERS", "IMAGES")
-		}
-		row(h...)
-		for _, v := range vs {
-			s := v.dstatus
-			cells := []string{v.name, "1", fmt.Sprint(s.Replicas), fmt.Sprint(s.Ready), fmt.Sprint(s.Updated), fmt.Sprint(s.Available), humanDuration(now.Sub(v.created))}
-			if wide {
-				cells = append(cells, containersImages(&v.daemon.Spec.Template.Spec)...)
-			}
-			row(cells...)
-		}
-	case "StatefulSet":
-		h := []string{"NAME", "READY", "AGE"}
-		if wide {
-			h = append(h, "CONTAINERS", "IMAGES")
-		}
-		row(h...)
-		for _, v := range vs {
-			cells := []string{v.name, fmt.Sprintf("%d/%d", v.counts.Ready, *v.stateful.Spec.Replicas), humanDuration(now.Sub(v.created))}
-			if wide {
-				cells = append(cells, containersImages(&v.stateful.Spec.Template.Spec)...)
-			}
-			row(cells...)
-		}
-	case "Service":
-		h := []string{"NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"}
-		if wide {
-			h = append(h, "SELECTOR")
-		}
-		row(h...)
-		for _, v := range vs {
-			s := v.service
-			var ports []string
-			for _, p := range s.Ports {
-				port := fmt.Sprint(p.Port)
-				if p.NodePort != 0 {
-					port += fmt.Sprintf(":%d", p.NodePort)
-				}
-				ports = append(ports, port+"/"+p.Protocol)
-			}
-			cells := []string{v.name, s.Type, orNone(s.ClusterIP), "<none>", orNone(strings.Join(ports, ",")), humanDuration(now.Sub(v.created))}
-			if wide {
-				cells = append(cells, orNone((&manifest.LabelSelector{MatchLabels: s.Selector}).String()))
-			}
-			row(cells...)
-		}
-	case "Deployment":
-		// OVERRIDE is kgit's: shown when a Deployment is held by a rollback or a scale.
-		overridden := wide
-		for _, v := range vs {
-			overridden = overridden || reconcile.OverrideOf(v.deploy.Annotations).Kind != ""
-		}
-		h := []string{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}
-		if wide {
-			h = append(h, "CONTAINERS", "IMAGES", "SELECTOR")
-		}
-		if overridden {
-			h = append(h, "OVERRIDE")
-		}
-		row(h...)
-		for _, v := range vs {
-			s := v.dstatus
-			cells := []string{v.name, fmt.Sprintf("%d/%d", s.Ready, *v.deploy.Spec.Replicas), fmt.Sprint(s.Updated), fmt.Sprint(s.Available), humanDuration(now.Sub(v.created))}
-			if wide {
-				cells = append(cells, containersImages(&v.deploy.Spec.Template.Spec)...)
-				cells = append(cells, v.deploy.Spec.Selector.String())
-			}
-			if overridden {
-				cells = append(cells, orNone(reconcile.OverrideOf(v.deploy.Annotations).String()))
-			}
-			row(cells...)
-		}
+		objs[i] = o
 	}
-	return tw.Flush()
+	return kubeprint.Print(w, kind, objs, opts, now)
 }
 
-func containersImages(s *manifest.PodSpec) []string {
-	var names, images []string
-	for _, c := range s.Containers {
-		names = append(names, c.Name)
-		images = append(images, c.Image)
+// keptKinds names the well-known kinds kgit keeps as records, by their short names
+// where they have one.
+func keptKinds() string {
+	var names []string
+	for _, k := range manifest.Kinds() {
+		if !k.Modelled() {
+			names = append(names, kindNames(k))
+		}
 	}
-	return []string{strings.Join(names, ","), strings.Join(images, ",")}
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "<none>"
-	}
-	return s
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }

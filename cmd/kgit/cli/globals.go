@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/go-git/go-git/v5"
 	"github.com/spf13/cobra"
 
 	"kgit.dev/kgit/backend"
@@ -27,6 +26,25 @@ type globals struct {
 	allowHostAccess      bool
 	stateDir             string
 	stdout, stderr       io.Writer
+	opened               *gitsource.Repo // the source's repository, opened once per command
+	trust                trustFlags      // registered by the commands that deploy a commit
+	helmValues, helmSet  []string
+	cluster              clusterFlags
+}
+
+// repository opens the source's repository, once per command.
+func (g *globals) repository(ctx context.Context) (*gitsource.Repo, error) {
+	if g.opened != nil {
+		return g.opened, nil
+	}
+	src, err := g.source()
+	if err != nil {
+		return nil, err
+	}
+	if g.opened, err = gitsource.Open(ctx, src); err != nil {
+		return nil, err
+	}
+	return g.opened, nil
 }
 
 func (g *globals) register(root *cobra.Command) {
@@ -34,8 +52,11 @@ func (g *globals) register(root *cobra.Command) {
 	f.StringVar(&g.repo, "repo", "", "git repository: a local path or a URL (default: the current directory)")
 	f.StringVar(&g.ref, "ref", "", "branch, tag or commit (default: the checked-out branch, or the remote's HEAD)")
 	f.StringVar(&g.path, "path", "", "folder inside the repository that holds the manifests (default: the root)")
+	f.StringArrayVar(&g.helmValues, "helm-values", nil, "with a Helm chart at --path: a values file, relative to the chart's folder (repeatable; later files win)")
+	f.StringArrayVar(&g.helmSet, "helm-set", nil, "with a Helm chart at --path: a value as helm --set takes it, KEY=VALUE (repeatable)")
 	f.StringVar(&g.app, "app", "", "app name (default: derived from the repository and path)")
-	f.StringVar(&g.backendName, "backend", "", "backend that runs the pods: process or docker (default: $KGIT_BACKEND or process)")
+	f.StringVar(&g.backendName, "backend", "", "where apps run: process, docker, podman (a local backend that kgit's controllers drive) or kubernetes (a cluster) (default: $KGIT_BACKEND or process)")
+	g.cluster.register(f)
 	f.BoolVar(&g.allowHostAccess, "allow-host-access", false, "on the docker backend, allow manifests that reach into the host (hostNetwork, hostPID, hostIPC, privileged, added capabilities, hostPath volumes)")
 	f.StringVar(&g.stateDir, "state-dir", "", "state directory for the journal and the git cache (default: $KGIT_STATE_DIR or $XDG_STATE_HOME/kgit)")
 }
@@ -82,14 +103,25 @@ func (g *globals) backend(ctx context.Context) (backend.Backend, error) {
 			return nil, fmt.Errorf("process: cannot find kgit's own binary: %w", err)
 		}
 		b = process.New(process.DefaultRoot(), exe) // it finds kgit-supervisor itself
-	case docker.Name:
-		d, err := docker.New(g.stderr)
+	case docker.Name, docker.PodmanName: // podman: the docker backend on Podman's socket, found without DOCKER_HOST
+		var d *docker.Backend
+		var err error
+		if name == docker.Name {
+			d, err = docker.New(g.stderr)
+		} else {
+			d, err = docker.NewPodman(ctx, g.stderr)
+		}
 		if err != nil {
 			return nil, err
 		}
+		if exe, err := os.Executable(); err == nil {
+			d.UseTender(process.Beside(exe, docker.TenderName)) // each app's pods are tended between commands
+		}
 		b = d
+	case KubernetesName:
+		return nil, invalid("this command does not read a cluster yet: with --backend kubernetes, use kubectl (sync, diff, render, rollback, rollout, scale, down, get, describe, events and logs POD work)")
 	default:
-		return nil, invalid("--backend %q: unknown backend (available: process, docker)", name)
+		return nil, invalid("--backend %q: unknown backend (available: process, docker, podman, kubernetes)", name)
 	}
 	if err := b.Available(ctx); err != nil {
 		return nil, err
@@ -128,16 +160,9 @@ func (g *globals) appName() (string, error) {
 		if dir == "" {
 			dir = "."
 		}
-		r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true})
-		if err != nil {
+		var err error
+		if base, err = gitsource.LocalName(dir); err != nil {
 			return "", invalid("%s is not a git repository (%v): name one with --repo, or the app with --app", dir, err)
-		}
-		wt, err := r.Worktree()
-		if err != nil {
-			abs, _ := filepath.Abs(dir)
-			base = strings.TrimSuffix(filepath.Base(abs), ".git")
-		} else {
-			base = filepath.Base(wt.Filesystem.Root())
 		}
 	}
 	if src.Path != "" {

@@ -76,18 +76,20 @@ func exitCode(err error) int {
 	var fe *manifest.FieldError
 	var list manifest.ErrorList
 	var rollout *reconcile.RolloutError
+	var job *reconcile.JobError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ex):
 		return ex.code
-	case errors.As(err, &rollout):
+	case errors.As(err, &rollout), errors.As(err, &job):
 		return ExitRollout
 	case errors.As(err, &locked):
 		return ExitLocked
 	case errors.As(err, &list), errors.As(err, &fe),
 		errors.Is(err, gitsource.ErrRefNotFound), errors.Is(err, gitsource.ErrPathOutside),
-		errors.Is(err, gitsource.ErrPathMissing), errors.Is(err, reconcile.ErrEmptyDesired):
+		errors.Is(err, gitsource.ErrPathMissing), errors.Is(err, reconcile.ErrEmptyDesired),
+		errors.Is(err, reconcile.ErrInvalid):
 		return ExitInvalid
 	}
 	return ExitError
@@ -107,9 +109,10 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		return exitError{code: ExitInvalid, err: fmt.Errorf("%w (see 'kgit %s --help')", err, c.Name())}
 	})
 	g.register(root)
+	_ = root.RegisterFlagCompletionFunc("app", completeApps(g))
 	root.AddCommand(
 		newSyncCmd(g), newDiffCmd(g), newGetCmd(g), newDescribeCmd(g), newLogsCmd(g),
-		newEventsCmd(g), newRolloutCmd(g), newRollbackCmd(g), newScaleCmd(g), newDownCmd(g), newVersionCmd(g), newProxyCmd(),
+		newEventsCmd(g), newStatusCmd(g), newTopCmd(g), newExecCmd(g), newPortForwardCmd(g), newRenderCmd(g), newUICmd(g), newRolloutCmd(g), newRollbackCmd(g), newScaleCmd(g), newDownCmd(g), newVersionCmd(g), newProxyCmd(), newIngressCmd(), newCronCmd(g), newCreateCmd(g), newTendCmd(),
 	)
 	return root
 }

@@ -2,57 +2,92 @@ package cli
 
 import (
 	"fmt"
+	"net"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/ingress"
 	"kgit.dev/kgit/backend/proxy"
+	"kgit.dev/kgit/cmd/kgit/cli/kubeprint"
 	"kgit.dev/kgit/manifest"
 	"kgit.dev/kgit/reconcile"
+	"kgit.dev/kgit/reconcile/controller"
 )
 
-// kinds maps what get and describe accept (as kubectl spells them) to a kind.
-var kinds = map[string]string{
-	"pod": "Pod", "pods": "Pod", "po": "Pod",
-	"replicaset": "ReplicaSet", "replicasets": "ReplicaSet", "rs": "ReplicaSet",
-	"deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
-	"configmap": "ConfigMap", "configmaps": "ConfigMap", "cm": "ConfigMap",
-	"secret": "Secret", "secrets": "Secret",
-	"service": "Service", "services": "Service", "svc": "Service",
-	"daemonset": "DaemonSet", "daemonsets": "DaemonSet", "ds": "DaemonSet",
-	"statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
-}
-
+// kindOf resolves a kind as get and describe accept it (its name, plural or short name
+// as kubectl spells them, optionally qualified by the group) by the kinds table.
 func kindOf(s string) (string, error) {
-	k, ok := kinds[strings.ToLower(strings.TrimSuffix(strings.ToLower(s), ".apps"))]
-	if !ok {
-		return "", invalid("unknown resource type %q (supported: pods (po), replicasets (rs), deployments (deploy), statefulsets (sts), daemonsets (ds), services (svc), configmaps (cm), secrets)", s)
+	if k, ok := manifest.LookupKind(s); ok {
+		return k.Kind, nil
 	}
-	return k, nil
+	return "", invalid("unknown resource type %q (supported: %s, and any kind the app's manifests hold)", s, kindList())
 }
 
-// view is one object as get and describe show it.
+// kindList names the modelled kinds as kubectl lists resources: pods (po), ...
+func kindList() string {
+	var names []string
+	for _, k := range manifest.Kinds() {
+		if k.Modelled() {
+			names = append(names, kindNames(k))
+		}
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func kindNames(k *manifest.Kind) string {
+	if len(k.ShortNames) == 0 {
+		return k.Plural
+	}
+	return k.Plural + " (" + strings.Join(k.ShortNames, ",") + ")"
+}
+
+// customKind resolves a name the kinds table does not know against the kinds of the
+// records in states: a custom resource's kind, its guessed plural, or the names its
+// CustomResourceDefinition gives it.
+func customKind(name string, states []*controller.State) (string, bool) {
+	var objs []*manifest.Object
+	for _, st := range states {
+		for _, a := range st.Objects {
+			objs = append(objs, &manifest.Object{Obj: a.Object})
+		}
+	}
+	crds := manifest.CustomKinds(objs)
+	for _, o := range objs {
+		t, _ := o.Meta()
+		k := manifest.KindOf(t.APIVersion, t.Kind, crds)
+		for _, n := range append([]string{k.Kind, k.Plural, k.Resource(), strings.ToLower(k.Kind) + "." + k.Group}, k.ShortNames...) {
+			if strings.EqualFold(n, name) {
+				return k.Kind, true
+			}
+		}
+	}
+	return "", false
+}
+
+// view is one object as get and describe show it: obj is Kubernetes-shaped (what -o
+// json prints and kubeprint reads), related are the objects describe reads beside it.
+// The typed fields serve logs and rollout.
 type view struct {
 	kind, app, name, namespace string
 	labels, annotations        map[string]string
 	created                    time.Time
-	obj                        any // Kubernetes-shaped, for -o json|yaml
+	obj                        any
+	related                    []any
 	pod                        *backend.Pod
-	rs                         *reconcile.RS
 	deploy                     *manifest.Deployment
-	dstatus                    reconcile.DeploymentStatus
-	progress                   reconcile.Progress    // as last recorded by a sync
-	data                       int                   // a ConfigMap's or Secret's number of keys
-	service                    *manifest.ServiceSpec // with its address and node ports
-	stateful                   *manifest.StatefulSet
-	daemon                     *manifest.DaemonSet
-	endpoints                  []string // a Service's ready pods, host:port
-	counts                     reconcile.Counts
+	dstatus                    controller.DeploymentStatus
+	progress                   reconcile.Progress // as last recorded by a sync
 }
 
-// views returns every object of a kind in one app's state, sorted by name.
-func views(st *reconcile.State, app, kind string, now time.Time) []view {
+// views returns every object of a kind in one app's state, sorted by name, each with
+// its Kubernetes-shaped object. It is the one place that turns kgit's local state into
+// the objects the API would return, status included.
+func views(st *controller.State, app, kind string, now time.Time) []view {
 	var out []view
 	switch kind {
 	case "Pod":
@@ -62,89 +97,212 @@ func views(st *reconcile.State, app, kind string, now time.Time) []view {
 		}
 	case "ReplicaSet":
 		for _, rs := range st.ReplicaSets {
-			c := rs.Counts(now)
-			obj := map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": metadata(&rs.RS.ObjectMeta, rs.Created),
-				"spec": rs.RS.Spec, "status": map[string]any{"replicas": c.Replicas, "readyReplicas": c.Ready, "availableReplicas": c.Available}}
 			out = append(out, view{kind: kind, app: app, name: rs.RS.Name, namespace: rs.RS.Namespace,
-				labels: rs.RS.Labels, annotations: rs.RS.Annotations, created: rs.Created, obj: obj, rs: rs})
+				labels: rs.RS.Labels, annotations: rs.RS.Annotations, created: rs.Created, obj: rsObject(rs, now)})
 		}
-	case "ConfigMap", "Secret":
-		for _, a := range st.Applied {
-			if a.Key.Kind != kind {
-				continue
+	default:
+		for _, a := range st.Objects {
+			if a.Key.Kind == kind {
+				out = append(out, appliedView(st, app, a, now))
 			}
-			_, meta := (&manifest.Object{Obj: a.Object}).Meta()
-			obj, data := configObject(a.Object)
-			out = append(out, view{kind: kind, app: app, name: meta.Name, namespace: meta.Namespace, labels: meta.Labels,
-				annotations: meta.Annotations, created: a.Created, obj: obj, data: data})
-		}
-	case "Service":
-		for _, a := range st.Applied {
-			svc, ok := a.Object.(*manifest.Service)
-			if !ok {
-				continue
-			}
-			spec := svc.Spec
-			route := st.Routes[a.Key]
-			if route != nil {
-				spec.ClusterIP = route.ClusterIP
-				spec.Ports = append([]manifest.ServicePort(nil), spec.Ports...)
-				for i := range spec.Ports {
-					spec.Ports[i].NodePort = route.NodePorts[spec.Ports[i].Port]
-				}
-			}
-			obj := map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": metadata(&svc.ObjectMeta, a.Created), "spec": spec}
-			out = append(out, view{kind: kind, app: app, name: svc.Name, namespace: svc.Namespace, labels: svc.Labels,
-				annotations: svc.Annotations, created: a.Created, obj: obj, service: &spec, endpoints: endpoints(st, svc)})
-		}
-	case "DaemonSet":
-		for _, a := range st.Applied {
-			ds, ok := a.Object.(*manifest.DaemonSet)
-			if !ok {
-				continue
-			}
-			s := st.StatusOf(a.Key, reconcile.AsDeployment(ds), now)
-			status := map[string]any{"desiredNumberScheduled": 1, "currentNumberScheduled": s.Replicas, "numberReady": s.Ready,
-				"updatedNumberScheduled": s.Updated, "numberAvailable": s.Available}
-			obj := map[string]any{"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": metadata(&ds.ObjectMeta, a.Created), "spec": ds.Spec, "status": status}
-			out = append(out, view{kind: kind, app: app, name: ds.Name, namespace: ds.Namespace, labels: ds.Labels,
-				annotations: ds.Annotations, created: a.Created, obj: obj, daemon: ds, dstatus: s})
-		}
-	case "StatefulSet":
-		for _, a := range st.Applied {
-			ss, ok := a.Object.(*manifest.StatefulSet)
-			if !ok {
-				continue
-			}
-			c := reconcile.Count(st.PodsOf(a.Key), ss.Spec.MinReadySeconds, now)
-			status := map[string]any{"replicas": c.Replicas, "readyReplicas": c.Ready, "availableReplicas": c.Available,
-				"currentRevision": ss.Name + "-" + a.Progress.CurrentRevision, "updatedReplicas": a.Progress.Updated}
-			obj := map[string]any{"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": metadata(&ss.ObjectMeta, a.Created), "spec": ss.Spec, "status": status}
-			out = append(out, view{kind: kind, app: app, name: ss.Name, namespace: ss.Namespace, labels: ss.Labels,
-				annotations: ss.Annotations, created: a.Created, obj: obj, stateful: ss, counts: c})
-		}
-	case "Deployment":
-		for _, a := range st.Applied {
-			d, ok := a.Object.(*manifest.Deployment)
-			if !ok {
-				continue
-			}
-			s := st.StatusOf(a.Key, d, now)
-			meta := metadata(&d.ObjectMeta, a.Created)
-			if s.Revision > 0 {
-				meta["annotations"] = withKey(d.Annotations, reconcile.RevisionAnnotation, fmt.Sprint(s.Revision))
-			}
-			status := map[string]any{"replicas": s.Replicas, "updatedReplicas": s.Updated, "readyReplicas": s.Ready, "availableReplicas": s.Available}
-			if c := a.Progress.Progressing; c != nil {
-				status["conditions"] = []*reconcile.Condition{c}
-			}
-			obj := map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": d.Spec, "status": status}
-			out = append(out, view{kind: kind, app: app, name: d.Name, namespace: d.Namespace,
-				labels: d.Labels, annotations: d.Annotations, created: a.Created, obj: obj, deploy: d, dstatus: s, progress: a.Progress})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].namespace+"/"+out[i].name < out[j].namespace+"/"+out[j].name })
 	return out
+}
+
+// rsObject is a ReplicaSet as the API returns it: its owner, the commit kgit labels it
+// with, and its status.
+func rsObject(rs *controller.RS, now time.Time) map[string]any {
+	c := rs.Counts(now)
+	meta := metadata(&rs.RS.ObjectMeta, rs.Created)
+	meta["labels"] = withKey(rs.RS.Labels, backend.LabelCommit, rs.Commit)
+	if rs.Owner.Kind != "ReplicaSet" {
+		meta["ownerReferences"] = []map[string]any{{"apiVersion": "apps/v1", "kind": rs.Owner.Kind, "name": rs.Owner.Name, "controller": true}}
+	}
+	return map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": meta,
+		"spec": rs.RS.Spec, "status": map[string]any{"replicas": c.Replicas, "readyReplicas": c.Ready, "availableReplicas": c.Available}}
+}
+
+// appliedView is an object applied from git, with the status kgit's controllers give it.
+func appliedView(st *controller.State, app string, a *controller.Object, now time.Time) view {
+	_, m := (&manifest.Object{Obj: a.Object}).Meta()
+	v := view{kind: a.Key.Kind, app: app, name: m.Name, namespace: m.Namespace, labels: m.Labels, annotations: m.Annotations, created: a.Created}
+	switch obj := a.Object.(type) {
+	case *manifest.ConfigMap, *manifest.Secret:
+		v.obj = configObject(obj)
+	case *manifest.Service:
+		spec := obj.Spec
+		if route := st.Routes[a.Key]; route != nil {
+			spec.ClusterIP = route.ClusterIP
+			spec.Ports = append([]manifest.ServicePort(nil), spec.Ports...)
+			for i := range spec.Ports {
+				spec.Ports[i].NodePort = route.NodePorts[spec.Ports[i].Port]
+			}
+		}
+		status := map[string]any{"loadBalancer": map[string]any{}}
+		if route := st.Routes[a.Key]; route != nil && route.LoadBalancer != "" {
+			status["loadBalancer"] = map[string]any{"ingress": []map[string]any{{"ip": route.LoadBalancer, "ipMode": "VIP"}}}
+		}
+		v.obj = map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": metadata(m, a.Created), "spec": spec, "status": status}
+		v.related = []any{endpointsObject(st, obj)}
+	case *manifest.Ingress:
+		v.obj = map[string]any{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata(m, a.Created), "spec": obj.Spec,
+			"status": ingressStatus(st.Ingress, app, obj)}
+	case *manifest.DaemonSet:
+		s := st.StatusOf(a.Key, controller.AsDeployment(obj), now)
+		status := map[string]any{"desiredNumberScheduled": 1, "currentNumberScheduled": s.Replicas, "numberReady": s.Ready,
+			"updatedNumberScheduled": s.Updated, "numberAvailable": s.Available}
+		v.obj = map[string]any{"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": metadata(m, a.Created), "spec": obj.Spec, "status": status}
+	case *manifest.HorizontalPodAutoscaler:
+		target := manifest.Key{Kind: obj.Spec.ScaleTargetRef.Kind, Namespace: obj.Namespace, Name: obj.Spec.ScaleTargetRef.Name}
+		n, _ := st.Autoscaled(target)
+		status := map[string]any{"desiredReplicas": n}
+		hs := a.HPAStatusOf()
+		if hs.CurrentCPU != nil {
+			status["currentMetrics"] = []any{map[string]any{"type": "Resource",
+				"resource": map[string]any{"name": "cpu", "current": map[string]any{"averageUtilization": *hs.CurrentCPU}}}}
+		}
+		if !hs.LastScaleTime.IsZero() {
+			status["lastScaleTime"] = hs.LastScaleTime
+		}
+		if t := st.Objects[target]; t != nil {
+			status["currentReplicas"] = controller.Count(append(st.PodsOf(target), podsOfOwned(st, target)...), 0, now).Replicas
+		}
+		v.obj = map[string]any{"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": metadata(m, a.Created), "spec": obj.Spec, "status": status}
+	case *manifest.StatefulSet:
+		c := controller.Count(st.PodsOf(a.Key), obj.Spec.MinReadySeconds, now)
+		status := map[string]any{"replicas": c.Replicas, "readyReplicas": c.Ready, "availableReplicas": c.Available,
+			"currentRevision": obj.Name + "-" + a.Progress.CurrentRevision, "updatedReplicas": a.Progress.Updated}
+		v.obj = map[string]any{"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": metadata(m, a.Created), "spec": obj.Spec, "status": status}
+	case *manifest.Job:
+		v.obj = jobObject(obj, m, a)
+	case *manifest.CronJob:
+		v.obj = cronJobObject(st, obj, m, a)
+	case *manifest.PersistentVolumeClaim:
+		v.obj = claimObject(obj, m, a.Created)
+	case *manifest.Deployment:
+		if n, ok := st.Autoscaled(a.Key); ok { // an autoscaler sets spec.replicas, as in Kubernetes
+			c := *obj
+			c.Spec.Replicas = &n
+			obj = &c
+		}
+		s := st.StatusOf(a.Key, obj, now)
+		meta := metadata(m, a.Created)
+		if s.Revision > 0 {
+			meta["annotations"] = withKey(obj.Annotations, controller.RevisionAnnotation, fmt.Sprint(s.Revision))
+		}
+		status := map[string]any{"replicas": s.Replicas, "updatedReplicas": s.Updated, "readyReplicas": s.Ready, "availableReplicas": s.Available}
+		if c := a.Progress.Progressing; c != nil {
+			status["conditions"] = []*reconcile.Condition{c}
+		}
+		v.obj = map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": obj.Spec, "status": status}
+		for _, rs := range st.Owned(a.Key) {
+			v.related = append(v.related, rsObject(rs, now))
+		}
+		v.deploy, v.dstatus, v.progress = obj, s, a.Progress
+	default:
+		// A kind kgit keeps as a record: the document as written, and when it was applied.
+		o, err := kubeprint.ObjectOf(a.Object)
+		if err != nil {
+			o = kubeprint.Object{"apiVersion": "", "kind": a.Key.Kind, "metadata": map[string]any{}}
+		}
+		md, _ := o["metadata"].(map[string]any)
+		md["creationTimestamp"] = a.Created.UTC().Format(time.RFC3339)
+		v.obj = o
+	}
+	return v
+}
+
+// ingressStatus is an Ingress's status: where kgit's ingress controller serves it, if it
+// does (its class is kgit's and the controller listens).
+func ingressStatus(s *ingress.Status, app string, in *manifest.Ingress) map[string]any {
+	if s == nil || !slices.Contains(s.Served, ingress.ServedKey(app, in.Namespace, in.Name)) {
+		return map[string]any{"loadBalancer": map[string]any{}}
+	}
+	var ip string
+	var ports []map[string]any
+	addrs := []string{s.Listen.HTTP}
+	if len(in.Spec.TLS) > 0 { // as kubectl's PORTS: 443 only where the Ingress has TLS
+		addrs = append(addrs, s.Listen.HTTPS)
+	}
+	for _, addr := range addrs {
+		if h, p, err := net.SplitHostPort(addr); err == nil {
+			n, _ := strconv.Atoi(p)
+			ip = h
+			ports = append(ports, map[string]any{"port": n, "protocol": "TCP"})
+		}
+	}
+	if ip == "" {
+		return map[string]any{"loadBalancer": map[string]any{}}
+	}
+	return map[string]any{"loadBalancer": map[string]any{"ingress": []map[string]any{{"ip": ip, "ports": ports}}}}
+}
+
+// podsOfOwned are the pods of the ReplicaSets an object owns.
+func podsOfOwned(st *controller.State, k manifest.Key) []*backend.Pod {
+	var pods []*backend.Pod
+	for _, rs := range st.Owned(k) {
+		pods = append(pods, rs.Pods...)
+	}
+	return pods
+}
+
+// jobObject is a Job as the API returns it: its generated selector and its status.
+func jobObject(j *manifest.Job, m *manifest.ObjectMeta, a *controller.Object) map[string]any {
+	js := a.JobStatusOf()
+	status := map[string]any{"active": js.Active, "succeeded": js.Succeeded, "failed": js.Failed}
+	if !js.StartTime.IsZero() {
+		status["startTime"] = js.StartTime.Format(time.RFC3339)
+	}
+	if !js.CompletionTime.IsZero() {
+		status["completionTime"] = js.CompletionTime.Format(time.RFC3339)
+	}
+	if js.Condition != "" {
+		status["conditions"] = []map[string]any{{"type": js.Condition, "status": "True", "reason": js.Reason, "message": js.Message}}
+	}
+	spec := j.Spec
+	if spec.Selector == nil && js.UID != "" {
+		spec.Selector = &manifest.LabelSelector{MatchLabels: map[string]string{manifest.JobControllerUIDLabel: js.UID}}
+	}
+	meta := metadata(m, a.Created)
+	if cj, ok := a.MadeBy(); ok {
+		meta["ownerReferences"] = []map[string]any{{"apiVersion": "batch/v1", "kind": "CronJob", "name": cj, "controller": true}}
+	}
+	return map[string]any{"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": spec, "status": status}
+}
+
+// cronJobObject is a CronJob as the API returns it: its status as its scheduler keeps it.
+func cronJobObject(st *controller.State, cj *manifest.CronJob, m *manifest.ObjectMeta, a *controller.Object) map[string]any {
+	cs := a.CronJobStatusOf()
+	status := map[string]any{}
+	if len(cs.Active) > 0 {
+		var active []map[string]any
+		for _, name := range cs.Active {
+			if st.Objects[manifest.Key{Kind: "Job", Namespace: cj.Namespace, Name: name}] != nil {
+				active = append(active, map[string]any{"apiVersion": "batch/v1", "kind": "Job", "name": name, "namespace": cj.Namespace})
+			}
+		}
+		status["active"] = active
+	}
+	if !cs.LastScheduleTime.IsZero() {
+		status["lastScheduleTime"] = cs.LastScheduleTime.UTC().Format(time.RFC3339)
+	}
+	if !cs.LastSuccessfulTime.IsZero() {
+		status["lastSuccessfulTime"] = cs.LastSuccessfulTime.UTC().Format(time.RFC3339)
+	}
+	return map[string]any{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": metadata(m, a.Created), "spec": cj.Spec, "status": status}
+}
+
+// claimObject is a claim as the API returns it once bound: a local backend binds a claim
+// at once, to a volume of its own (kgit-pvc-NAMESPACE-NAME) of the size requested.
+func claimObject(c *manifest.PersistentVolumeClaim, m *manifest.ObjectMeta, created time.Time) map[string]any {
+	spec := c.Spec
+	if spec.VolumeName == "" {
+		spec.VolumeName = "kgit-pvc-" + c.Namespace + "-" + c.Name
+	}
+	status := map[string]any{"phase": "Bound", "accessModes": c.Spec.AccessModes, "capacity": c.Spec.Resources.Requests}
+	return map[string]any{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": metadata(m, created), "spec": spec, "status": status}
 }
 
 func withKey(m map[string]string, k, v string) map[string]string {
@@ -184,8 +342,31 @@ func podObject(p *backend.Pod, now time.Time) map[string]any {
 	if p.Status.Ready {
 		ready = "True"
 	}
+	cs := containerStatuses(p, p.Status.Containers)
+	initCS := containerStatuses(p, p.Status.InitContainers)
+	meta := metadata(&manifest.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: p.Labels, Annotations: p.Annotations}, p.Created)
+	meta["uid"] = p.UID
+	status := map[string]any{"phase": p.Status.Phase, "podIP": p.Status.PodIP,
+		"conditions": []map[string]any{{"type": "Ready", "status": ready}}, "containerStatuses": cs}
+	if len(initCS) > 0 {
+		status["initContainerStatuses"] = initCS
+	}
+	if p.Status.Reason != "" {
+		status["reason"], status["message"] = p.Status.Reason, p.Status.Message
+	}
+	if !p.Status.StartTime.IsZero() {
+		status["startTime"] = p.Status.StartTime.Format(time.RFC3339)
+	}
+	spec := p.Spec
+	spec.NodeName = "localhost" // kgit's one node
+	return map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": status}
+}
+
+// containerStatuses are a pod's containerStatuses (or initContainerStatuses) as the API
+// shows them.
+func containerStatuses(p *backend.Pod, statuses []backend.ContainerStatus) []map[string]any {
 	var cs []map[string]any
-	for _, c := range p.Status.Containers {
+	for _, c := range statuses {
 		state := map[string]any{}
 		switch c.State {
 		case backend.StateRunning:
@@ -194,28 +375,21 @@ func podObject(p *backend.Pod, now time.Time) map[string]any {
 			state["waiting"] = map[string]any{"reason": c.Reason, "message": c.Message}
 		case backend.StateTerminated:
 			state["terminated"] = map[string]any{"exitCode": c.ExitCode, "reason": c.Reason, "startedAt": c.StartedAt.Format(time.RFC3339), "finishedAt": c.FinishedAt.Format(time.RFC3339)}
+			if c.Message != "" {
+				state["terminated"].(map[string]any)["message"] = c.Message
+			}
 		}
-		entry := map[string]any{"name": c.Name, "ready": c.State == backend.StateRunning && p.Status.Ready, "restartCount": c.RestartCount, "state": state, "image": imageOf(p, c.Name)}
-		if t := c.LastTermination; t != nil && c.State != backend.StateTerminated {
+		entry := map[string]any{"name": c.Name, "ready": c.State == backend.StateRunning && p.Status.Ready, "started": c.State == backend.StateRunning && c.Started, "restartCount": c.RestartCount, "state": state, "image": imageOf(p, c.Name)}
+		if t := c.LastTermination; t != nil {
 			entry["lastState"] = map[string]any{"terminated": map[string]any{"exitCode": t.ExitCode, "reason": t.Reason, "finishedAt": t.FinishedAt.Format(time.RFC3339)}}
 		}
 		cs = append(cs, entry)
 	}
-	meta := metadata(&manifest.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: p.Labels, Annotations: p.Annotations}, p.Created)
-	meta["uid"] = p.UID
-	status := map[string]any{"phase": p.Status.Phase, "podIP": p.Status.PodIP,
-		"conditions": []map[string]any{{"type": "Ready", "status": ready}}, "containerStatuses": cs}
-	if p.Status.Reason != "" {
-		status["reason"], status["message"] = p.Status.Reason, p.Status.Message
-	}
-	if !p.Status.StartTime.IsZero() {
-		status["startTime"] = p.Status.StartTime.Format(time.RFC3339)
-	}
-	return map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": p.Spec, "status": status}
+	return cs
 }
 
 func imageOf(p *backend.Pod, container string) string {
-	for _, c := range p.Spec.Containers {
+	for _, c := range append(p.Spec.InitContainers[:len(p.Spec.InitContainers):len(p.Spec.InitContainers)], p.Spec.Containers...) {
 		if c.Name == container {
 			return c.Image
 		}
@@ -223,78 +397,10 @@ func imageOf(p *backend.Pod, container string) string {
 	return ""
 }
 
-// podStatusText is kubectl's STATUS column: the pod's reason or phase, overridden by
-// the last container's waiting or terminated reason.
-func podStatusText(p *backend.Pod) string {
-	s := p.Status.Phase
-	if p.Status.Reason != "" {
-		s = p.Status.Reason
-	}
-	for _, c := range p.Status.Containers {
-		switch {
-		case c.State == backend.StateWaiting && c.Reason != "":
-			s = c.Reason
-		case c.State == backend.StateTerminated && c.Reason != "":
-			s = c.Reason
-		case c.State == backend.StateTerminated:
-			s = fmt.Sprintf("ExitCode:%d", c.ExitCode)
-		}
-	}
-	if s == "Completed" && p.Status.Phase == backend.PodRunning {
-		s = "Running"
-	}
-	return s
-}
-
-// humanDuration is kubectl's AGE (duration.HumanDuration).
-func humanDuration(d time.Duration) string {
-	if d < -2*time.Second {
-		return "<invalid>"
-	}
-	if d < 0 {
-		d = 0
-	}
-	s := int(d.Seconds())
-	switch {
-	case s < 120:
-		return fmt.Sprintf("%ds", s)
-	case d < 10*time.Minute:
-		if s%60 == 0 {
-			return fmt.Sprintf("%dm", s/60)
-		}
-		return fmt.Sprintf("%dm%ds", s/60, s%60)
-	case d < 3*time.Hour:
-		return fmt.Sprintf("%dm", s/60)
-	case d < 8*time.Hour:
-		if h, m := s/3600, (s%3600)/60; m != 0 {
-			return fmt.Sprintf("%dh%dm", h, m)
-		}
-		return fmt.Sprintf("%dh", s/3600)
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", s/3600)
-	case d < 8*24*time.Hour:
-		if h := (s % 86400) / 3600; h != 0 {
-			return fmt.Sprintf("%dd%dh", s/86400, h)
-		}
-		return fmt.Sprintf("%dd", s/86400)
-	case d < 2*365*24*time.Hour:
-		return fmt.Sprintf("%dd", s/86400)
-	case d < 8*365*24*time.Hour:
-		y := s / (365 * 86400)
-		if dd := (s % (365 * 86400)) / 86400; dd != 0 {
-			return fmt.Sprintf("%dy%dd", y, dd)
-		}
-		return fmt.Sprintf("%dy", y)
-	}
-	return fmt.Sprintf("%dy", s/(365*86400))
-}
-
 // configObject is a ConfigMap as Kubernetes shows it, or a Secret with every value
-// replaced: kgit never prints a Secret's values. It also returns the number of keys.
-func configObject(obj any) (any, int) {
+// replaced: kgit never prints a Secret's values.
+func configObject(obj any) any {
 	switch v := obj.(type) {
-	case *manifest.ConfigMap:
-		return v, len(v.Data) + len(v.BinaryData)
 	case *manifest.Secret:
 		c := *v
 		c.Data = map[string]string{}
@@ -305,13 +411,14 @@ func configObject(obj any) (any, int) {
 			c.Data[k] = "(secret value)"
 		}
 		c.StringData = nil
-		return &c, len(c.Data)
+		return &c
 	}
-	return obj, 0
+	return obj
 }
 
-// endpoints are the addresses a Service sends traffic to now: its ready pods'.
-func endpoints(st *reconcile.State, svc *manifest.Service) []string {
+// endpointsObject is a Service's Endpoints as the API returns them: the ready pods it
+// sends traffic to now, one subset per address and port, in the Service's port order.
+func endpointsObject(st *controller.State, svc *manifest.Service) map[string]any {
 	route := &backend.Service{Name: svc.Name, Namespace: svc.Namespace, Spec: svc.Spec}
 	eps := map[int32][]string{}
 	for _, p := range st.Pods {
@@ -319,9 +426,23 @@ func endpoints(st *reconcile.State, svc *manifest.Service) []string {
 			proxy.Add(eps, route, &p.Spec, p.Status.PodIP)
 		}
 	}
-	var out []string
+	subsets := []map[string]any{}
 	for _, sp := range svc.Spec.Ports {
-		out = append(out, eps[sp.Port]...)
+		for _, hp := range eps[sp.Port] {
+			host, port, err := net.SplitHostPort(hp)
+			if err != nil {
+				continue
+			}
+			n, _ := strconv.Atoi(port)
+			subsets = append(subsets, map[string]any{"addresses": []map[string]any{{"ip": host}}, "ports": []map[string]any{{"port": n, "protocol": "TCP"}}})
+		}
 	}
-	return out
+	return map[string]any{"apiVersion": "v1", "kind": "Endpoints", "metadata": map[string]any{"name": svc.Name, "namespace": svc.Namespace}, "subsets": subsets}
 }
+
+// humanDuration and orNone are kubectl's, for the tables kgit prints of its own
+// (events, rollout history).
+var (
+	humanDuration = kubeprint.HumanDuration
+	orNone        = kubeprint.OrNone
+)

@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"kgit.dev/kgit/backend/docker"
+	"kgit.dev/kgit/backend/ingress"
 	"kgit.dev/kgit/backend/process"
 )
 
@@ -24,4 +25,15 @@ func newProxyCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&route, "docker", "", "the docker route to serve (JSON)")
 	return cmd
+}
+
+// newIngressCmd is the hidden mode in which kgit's binary runs the ingress controller
+// of a backend (its folder as the argument), started by a sync (backend/ingress).
+func newIngressCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    ingress.Command + " DIR",
+		Hidden: true,
+		Args:   exactArgs(1, "the controller's folder"),
+		RunE:   func(cmd *cobra.Command, args []string) error { return ingress.Run(args[0]) },
+	}
 }

@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/spf13/cobra"
 
-	"kgit.dev/kgit/backend"
-	"kgit.dev/kgit/manifest"
-	"kgit.dev/kgit/manifest/gitsource"
+	"kgit.dev/kgit/backend/kubernetes"
 	"kgit.dev/kgit/reconcile"
 )
 
@@ -29,7 +26,8 @@ func newRollbackCmd(g *globals) *cobra.Command {
 			"its manifests at an earlier commit, with the normal rolling update. The rollback is an\n" +
 			"override: a sync of the same branch leaves it in place until the branch moves past the\n" +
 			"commit it was made against; `kgit sync --force` drops it.",
-		Args: rangeArgs(0, 1, "an optional deploy/NAME"),
+		Args:              rangeArgs(0, 1, "an optional deploy/NAME"),
+		ValidArgsFunction: completeKindNames(g, "deploy"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (f.to == "") == !f.previous {
 				return invalid("rollback: give exactly one of --to COMMIT and --previous")
@@ -46,40 +44,45 @@ func newRollbackCmd(g *globals) *cobra.Command {
 			} else if f.previous {
 				return invalid("rollback --previous needs a deploy/NAME (revisions belong to a Deployment)")
 			}
-			src, err := g.source()
+			repo, err := g.repository(cmd.Context())
 			if err != nil {
 				return err
 			}
-			repo, err := gitsource.Open(cmd.Context(), src)
+			head, err := repo.Resolve("")
 			if err != nil {
 				return err
 			}
-			head, err := gitsource.ResolveCommit(repo, src.Ref)
-			if err != nil {
-				return err
-			}
-			return g.change(cmd.Context(), &f.changeFlags, app, true, func(ctx context.Context, b backend.Backend, r *reconcile.Reconciler, st *reconcile.State) error {
+			return g.change(cmd.Context(), &f.changeFlags, app, true, func(ctx context.Context, st *site, s *reconcile.Syncer, live reconcile.Live) error {
 				to := f.to
 				if f.previous {
-					if to, err = previousCommit(st, app, name); err != nil {
+					if to, err = s.PreviousCommit(live, name); err != nil {
 						return err
 					}
 				}
-				target, err := gitsource.ResolveCommit(repo, to)
+				target, err := repo.Resolve(to)
 				if err != nil {
-					return invalid("rollback --to %q: no such commit, tag or branch in %s (nothing was changed)", to, repoName(src))
+					return invalid("rollback --to %q: no such commit, tag or branch in %s (nothing was changed)", to, repo.Name())
 				}
-				objs, err := renderAt(target, src.Path)
+				r, err := g.render(ctx, repo, to, target, st, nil)
 				if err != nil {
 					return err
 				}
-				if err := g.checkHostAccess(b, objs); err != nil {
-					return fmt.Errorf("manifests at commit %.12s ask for host access (nothing was changed):\n%w", target.Hash, err)
+				objs := r.objs
+				if st.backend == nil {
+					objs = kubernetes.Staged(objs)
 				}
 				if name == "" {
-					return rollbackApp(ctx, g, r, objs, target.Hash.String(), head.Hash.String(), f.allowEmpty)
+					if err := s.RollbackApp(ctx, objs, target.Hash, head.Hash, f.allowEmpty); err != nil {
+						return err
+					}
+					fmt.Fprintf(g.stdout, "app %s rolled back to %.12s\n", app, target.Hash)
+					return nil
 				}
-				return rollbackDeployment(ctx, g, r, st, app, name, objs, target.Hash.String(), head.Hash.String())
+				if err := s.RollbackDeployment(ctx, live, name, objs, target.Hash, head.Hash); err != nil {
+					return err
+				}
+				fmt.Fprintf(g.stdout, "deployment.apps/%s rolled back to %.12s\n", name, target.Hash)
+				return nil
 			})
 		},
 	}
@@ -87,73 +90,7 @@ func newRollbackCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&f.previous, "previous", false, "roll back to the revision before the current one")
 	cmd.Flags().BoolVar(&f.allowEmpty, "allow-empty", false, "allow a whole-app rollback to a commit with no objects")
 	f.register(cmd.Flags(), true)
+	g.trust.register(cmd.Flags())
+	g.cluster.registerNamespace(cmd.Flags())
 	return cmd
-}
-
-func repoName(src gitsource.Source) string {
-	if src.Repo == "" {
-		return "the repository"
-	}
-	return gitsource.RedactURL(src.Repo)
-}
-
-// renderAt reads and validates the manifests of a commit.
-func renderAt(commit *object.Commit, path string) ([]*manifest.Object, error) {
-	rev, err := gitsource.ReadCommit(commit, path)
-	if err != nil {
-		return nil, err
-	}
-	objs, err := manifest.Parse(rev.Files)
-	if err != nil {
-		return nil, fmt.Errorf("invalid manifests at commit %.12s (nothing was changed):\n%w", rev.Commit, err)
-	}
-	return objs, nil
-}
-
-// previousCommit is the commit of the revision before a Deployment's current one.
-func previousCommit(st *reconcile.State, app, name string) (string, error) {
-	a, err := deploymentIn(st, app, name)
-	if err != nil {
-		return "", err
-	}
-	hist := reconcile.History(st, a.Key)
-	var revs []int
-	byRev := map[int]reconcile.Revision{}
-	for _, h := range hist {
-		revs = append(revs, h.Number)
-		byRev[h.Number] = h
-	}
-	n, err := reconcile.RollbackTarget(revs, 0)
-	if err != nil {
-		return "", invalid("deployment %q: %v", name, err)
-	}
-	return byRev[n].Commit, nil
-}
-
-func rollbackDeployment(ctx context.Context, g *globals, r *reconcile.Reconciler, st *reconcile.State, app, name string, objs []*manifest.Object, target, head string) error {
-	a, err := deploymentIn(st, app, name)
-	if err != nil {
-		return err
-	}
-	for _, o := range objs {
-		if d, ok := o.Obj.(*manifest.Deployment); ok && o.Key() == a.Key {
-			if err := r.RollbackTo(ctx, st, a.Key, d, head, target, target); err != nil {
-				return err
-			}
-			r.Events.Event(reconcile.Event{App: app, Object: reconcile.ObjectName(a.Key), Reason: "DeploymentRollback",
-				Message: fmt.Sprintf("Rolled back deployment %q to commit %.12s", name, target)})
-			fmt.Fprintf(g.stdout, "deployment.apps/%s rolled back to %.12s\n", name, target)
-			return nil
-		}
-	}
-	return invalid("deployment %q does not exist at commit %.12s (nothing was changed)", name, target)
-}
-
-func rollbackApp(ctx context.Context, g *globals, r *reconcile.Reconciler, objs []*manifest.Object, target, head string, allowEmpty bool) error {
-	ov := reconcile.Override{Kind: "app-rollback", Base: head, Target: target}
-	err := r.Sync(ctx, objs, reconcile.SyncOptions{Commit: target, Prune: true, AllowEmpty: allowEmpty, AppRollback: &ov})
-	if err == nil {
-		fmt.Fprintf(g.stdout, "app %s rolled back to %.12s\n", r.App, target)
-	}
-	return err
 }

@@ -9,15 +9,14 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/manifest"
-	"kgit.dev/kgit/manifest/gitsource"
 
 	"kgit.dev/kgit/reconcile"
+	"kgit.dev/kgit/reconcile/controller"
 )
 
 func newRolloutCmd(g *globals) *cobra.Command {
@@ -25,7 +24,7 @@ func newRolloutCmd(g *globals) *cobra.Command {
 		Use:   "rollout",
 		Short: "Watch, list and undo the rollouts of Deployments",
 	}
-	cmd.AddCommand(newRolloutStatusCmd(g), newRolloutHistoryCmd(g), newRolloutUndoCmd(g))
+	cmd.AddCommand(newRolloutStatusCmd(g), newRolloutHistoryCmd(g), newRolloutUndoCmd(g), newRolloutRestartCmd(g))
 	return cmd
 }
 
@@ -45,18 +44,22 @@ func newRolloutStatusCmd(g *globals) *cobra.Command {
 	var watch bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "status deploy/NAME",
-		Short: "Wait for a Deployment's rollout and print kubectl's messages (exit 0: complete, 4: deadline exceeded)",
-		Args:  exactArgs(1, "deploy/NAME"),
+		Use:               "status deploy/NAME",
+		Short:             "Wait for a Deployment's rollout and print kubectl's messages (exit 0: complete, 4: deadline exceeded)",
+		Args:              exactArgs(1, "deploy/NAME"),
+		ValidArgsFunction: completeKindNames(g, "deploy"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, err := deployArg(args[0])
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			b, err := g.backend(ctx)
-			if err != nil {
-				return err
+			cluster := g.backendChoice() == KubernetesName
+			var b backend.Backend
+			if !cluster {
+				if b, err = g.backend(ctx); err != nil {
+					return err
+				}
 			}
 			var deadline <-chan time.Time
 			if timeout > 0 {
@@ -64,11 +67,16 @@ func newRolloutStatusCmd(g *globals) *cobra.Command {
 			}
 			last := ""
 			for {
-				v, err := findView(ctx, cmd, g, b, "Deployment", name)
+				var msg string
+				var done, failed bool
+				if cluster {
+					msg, done, failed, err = clusterRolloutStatus(ctx, g, name)
+				} else {
+					msg, done, failed, err = localRolloutStatus(ctx, cmd, g, b, name)
+				}
 				if err != nil {
 					return err
 				}
-				msg, done, failed := rolloutStatus(v, time.Now())
 				if failed {
 					return exitError{code: ExitRollout, err: fmt.Errorf("%s", msg)}
 				}
@@ -90,21 +98,9 @@ func newRolloutStatusCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&watch, "watch", "w", true, "keep watching until the rollout ends")
+	g.cluster.registerNamespace(cmd.Flags())
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long (0: never)")
 	return cmd
-}
-
-// rolloutStatus computes kubectl's message from the live pods and the progress kgit
-// recorded; the deadline is judged now, so a rollout nobody is syncing still fails.
-func rolloutStatus(v view, now time.Time) (string, bool, bool) {
-	d, s := v.deploy, v.dstatus
-	cur := reconcile.Progress{Replicas: s.Replicas, Updated: s.Updated, Ready: s.Ready, Available: s.Available}
-	newRS := ""
-	if s.NewRS != nil {
-		newRS = s.NewRS.RS.Name
-	}
-	cur.Progressing = reconcile.SyncRolloutStatus(d, v.progress, cur, newRS, now)
-	return reconcile.RolloutStatus(d.Name, int(*d.Spec.Replicas), cur)
 }
 
 type historyFlags struct {
@@ -117,14 +113,18 @@ type revisionLine struct {
 	reconcile.Revision
 	Subject string `json:"subject"`
 	Author  string `json:"author"`
+	// SignedBy says who signed the commit, by a key of --trusted-keys, or why no trusted
+	// key did; empty without --trusted-keys.
+	SignedBy string `json:"signedBy,omitempty"`
 }
 
 func newRolloutHistoryCmd(g *globals) *cobra.Command {
 	f := &historyFlags{}
 	cmd := &cobra.Command{
-		Use:   "history deploy/NAME",
-		Short: "List a Deployment's revisions: number, commit, subject, author, when applied",
-		Args:  exactArgs(1, "deploy/NAME"),
+		Use:               "history deploy/NAME",
+		Short:             "List a Deployment's revisions: number, commit, subject, author, when applied",
+		Args:              exactArgs(1, "deploy/NAME"),
+		ValidArgsFunction: completeKindNames(g, "deploy"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.output != "" && f.output != "json" {
 				return invalid("--output %q: supported: json", f.output)
@@ -134,6 +134,13 @@ func newRolloutHistoryCmd(g *globals) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			if g.backendChoice() == KubernetesName {
+				revs, err := clusterHistory(ctx, g, name)
+				if err != nil {
+					return err
+				}
+				return printHistory(g, name, g.describeCommits(ctx, revs), f)
+			}
 			b, err := g.backend(ctx)
 			if err != nil {
 				return err
@@ -142,16 +149,18 @@ func newRolloutHistoryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := reconcile.Load(ctx, b, v.app)
+			st, err := controller.Load(ctx, b, v.app)
 			if err != nil {
 				return err
 			}
-			lines := g.describeCommits(ctx, reconcile.History(st, manifest.Key{Kind: "Deployment", Namespace: v.namespace, Name: name}))
+			lines := g.describeCommits(ctx, controller.History(st, manifest.Key{Kind: "Deployment", Namespace: v.namespace, Name: name}))
 			return printHistory(g, name, lines, f)
 		},
 	}
 	cmd.Flags().IntVar(&f.revision, "revision", 0, "show the template of this revision")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "output format: json")
+	g.cluster.registerNamespace(cmd.Flags())
+	cmd.Flags().StringArrayVar(&g.trust.trustedKeys, "trusted-keys", nil, "show who signed each revision's commit, by these keys (armored OpenPGP, authorized_keys or allowed_signers; repeatable)")
 	return cmd
 }
 
@@ -159,18 +168,22 @@ func newRolloutHistoryCmd(g *globals) *cobra.Command {
 // machine without the repository they stay empty.
 func (g *globals) describeCommits(ctx context.Context, revs []reconcile.Revision) []revisionLine {
 	out := make([]revisionLine, len(revs))
-	var repo *git.Repository
-	if src, err := g.source(); err == nil {
-		repo, _ = gitsource.Open(ctx, src)
-	}
+	repo, _ := g.repository(ctx)
+	keys := g.trust.historyKeys()
 	for i, r := range revs {
 		out[i] = revisionLine{Revision: r}
 		if repo == nil {
 			continue
 		}
-		if c, err := repo.CommitObject(plumbing.NewHash(r.Commit)); err == nil {
-			out[i].Subject, _, _ = strings.Cut(strings.TrimSpace(c.Message), "\n")
-			out[i].Author = c.Author.Name
+		if c, ok := repo.Describe(r.Commit); ok {
+			out[i].Subject, out[i].Author = c.Subject, c.Author
+		}
+		if keys != nil {
+			if s, err := repo.SignerOf(r.Commit, keys); err == nil {
+				out[i].SignedBy = s.String()
+			} else {
+				out[i].SignedBy = "not by a trusted key: " + err.Error()
+			}
 		}
 	}
 	return out
@@ -203,12 +216,21 @@ func printHistory(g *globals, name string, lines []revisionLine, f *historyFlags
 	}
 	fmt.Fprintf(g.stdout, "deployment.apps/%s\n", name)
 	tw := tabwriter.NewWriter(g.stdout, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "REVISION\tCOMMIT\tSUBJECT\tAUTHOR\tAPPLIED")
+	signed := len(lines) > 0 && lines[0].SignedBy != ""
+	if signed {
+		fmt.Fprintln(tw, "REVISION\tCOMMIT\tSUBJECT\tAUTHOR\tSIGNED BY\tAPPLIED")
+	} else {
+		fmt.Fprintln(tw, "REVISION\tCOMMIT\tSUBJECT\tAUTHOR\tAPPLIED")
+	}
 	now := time.Now()
 	for _, l := range lines {
 		cur := ""
 		if l.Current {
 			cur = " (current)"
+		}
+		if signed {
+			fmt.Fprintf(tw, "%d\t%.12s\t%s\t%s\t%s\t%s ago%s\n", l.Number, l.Commit, orNone(l.Subject), orNone(l.Author), l.SignedBy, humanDuration(now.Sub(l.Applied)), cur)
+			continue
 		}
 		fmt.Fprintf(tw, "%d\t%.12s\t%s\t%s\t%s ago%s\n", l.Number, l.Commit, orNone(l.Subject), orNone(l.Author), humanDuration(now.Sub(l.Applied)), cur)
 	}
@@ -225,43 +247,91 @@ func newRolloutUndoCmd(g *globals) *cobra.Command {
 	f := &changeFlags{}
 	var toRevision int
 	cmd := &cobra.Command{
-		Use:   "undo deploy/NAME",
-		Short: "Roll a Deployment back to an earlier revision's template (the previous one by default)",
-		Args:  exactArgs(1, "deploy/NAME"),
+		Use:               "undo deploy/NAME",
+		Short:             "Roll a Deployment back to an earlier revision's template (the previous one by default)",
+		Args:              exactArgs(1, "deploy/NAME"),
+		ValidArgsFunction: completeKindNames(g, "deploy"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.changeDeployment(cmd.Context(), f, args[0], func(ctx context.Context, r *reconcile.Reconciler, st *reconcile.State, a *reconcile.Applied) error {
-				name := a.Key.Name
-				hist := reconcile.History(st, a.Key)
-				var revs []int
-				for _, h := range hist {
-					revs = append(revs, h.Number)
-				}
-				n, err := reconcile.RollbackTarget(revs, toRevision)
-				if err != nil {
-					return invalid("deployment %q: %v (nothing was changed)", name, err)
-				}
-				for _, h := range hist {
-					if h.Number != n {
-						continue
-					}
-					if h.Current {
-						fmt.Fprintf(g.stdout, "deployment.apps/%s skipped rollback (current template already matches revision %d)\n", name, n)
-						return nil
-					}
-					d := *a.Object.(*manifest.Deployment)
-					d.Spec.Template = h.Template
-					if err := r.RollbackTo(ctx, st, a.Key, &d, a.Commit, h.Commit, a.Commit); err != nil {
+			return g.changeDeployment(cmd.Context(), f, args[0], func(ctx context.Context, s *reconcile.Syncer, live reconcile.Live, name string) error {
+				check := func(commit string) error {
+					repo, err := g.repository(ctx)
+					if err != nil {
 						return err
 					}
-					r.Events.Event(reconcile.Event{App: r.App, Object: reconcile.ObjectName(a.Key), Reason: "DeploymentRollback",
-						Message: fmt.Sprintf("Rolled back deployment %q to revision %d", name, n)})
-					fmt.Fprintf(g.stdout, "deployment.apps/%s rolled back\n", name)
+					return g.trust.verifyTarget(repo, commit)
 				}
-				return nil
+				line, err := s.Undo(ctx, live, name, toRevision, check)
+				if err == nil {
+					fmt.Fprintln(g.stdout, line)
+				}
+				return err
 			})
 		},
 	}
 	cmd.Flags().IntVar(&toRevision, "to-revision", 0, "the revision to roll back to (0: the previous one)")
 	f.register(cmd.Flags(), true)
+	g.trust.register(cmd.Flags())
+	g.cluster.registerNamespace(cmd.Flags())
+	return cmd
+}
+
+// clusterHistory is a Deployment's history on a cluster, from its ReplicaSets.
+func clusterHistory(ctx context.Context, g *globals, name string) ([]reconcile.Revision, error) {
+	app, err := g.appName()
+	if err != nil {
+		return nil, err
+	}
+	st, err := g.site(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := g.syncer(ctx, st, app, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	live, err := s.Target.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.Deployment(live, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.Target.History(live, a.Key), nil
+}
+
+// localRolloutStatus is rollout status on a local backend, from its pods and the progress
+// kgit recorded.
+func localRolloutStatus(ctx context.Context, cmd *cobra.Command, g *globals, b backend.Backend, name string) (string, bool, bool, error) {
+	v, err := findView(ctx, cmd, g, b, "Deployment", name)
+	if err != nil {
+		return "", false, false, err
+	}
+	st, err := controller.Load(ctx, b, v.app)
+	if err != nil {
+		return "", false, false, err
+	}
+	return st.RolloutStatus(manifest.Key{Kind: "Deployment", Namespace: v.namespace, Name: name}, time.Now())
+}
+
+func newRolloutRestartCmd(g *globals) *cobra.Command {
+	f := &changeFlags{}
+	cmd := &cobra.Command{
+		Use:               "restart deploy/NAME",
+		Short:             "Replace a Deployment's pods through the normal rolling update, as kubectl does; it holds until git changes that Deployment",
+		Args:              exactArgs(1, "deploy/NAME"),
+		ValidArgsFunction: completeKindNames(g, "deploy"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.changeDeployment(cmd.Context(), f, args[0], func(ctx context.Context, s *reconcile.Syncer, live reconcile.Live, name string) error {
+				if err := s.Restart(ctx, live, name); err != nil {
+					return err
+				}
+				fmt.Fprintf(g.stdout, "deployment.apps/%s restarted\n", name)
+				return nil
+			})
+		},
+	}
+	f.register(cmd.Flags(), true)
+	g.cluster.registerNamespace(cmd.Flags())
 	return cmd
 }

@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os/user"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/kubernetes"
 	"kgit.dev/kgit/reconcile"
 )
 
@@ -48,6 +47,8 @@ func newSyncCmd(g *globals) *cobra.Command {
 	fl.DurationVar(&f.timeout, "timeout", 5*time.Minute, "give up (exit 2) when the app has not converged by then")
 	fl.DurationVar(&f.waitLock, "wait-lock", 0, "wait this long for another sync of the app to finish (default: exit 5 at once)")
 	fl.StringVarP(&f.output, "output", "o", "", "output format: json (a summary on stdout)")
+	g.trust.register(cmd.Flags())
+	g.cluster.registerNamespace(cmd.Flags())
 	return cmd
 }
 
@@ -70,60 +71,71 @@ func runSync(ctx context.Context, g *globals, f *syncFlags) error {
 	if f.watch && f.dryRun {
 		return invalid("--watch and --dry-run do not go together")
 	}
-	b, err := g.backend(ctx)
+	st, err := g.site(ctx)
 	if err != nil {
 		return err
 	}
 	if f.watch {
-		return watch(ctx, g, f, b)
+		return watch(ctx, g, f, st)
 	}
-	want, err := g.loadDesired(ctx, b)
+	if !f.dryRun {
+		if done, err := steadySync(ctx, g, f, st); done || err != nil {
+			return err
+		}
+	}
+	want, err := g.loadDesired(ctx, st)
 	if err != nil {
 		return err
 	}
 	if f.dryRun {
-		return printDiff(ctx, g, b, want, f.exitCode, f.prune)
+		return printDiff(ctx, g, st, want, f.exitCode, f.prune)
 	}
-	_, err = syncOnce(ctx, g, f, b, want)
+	_, err = syncOnce(ctx, g, f, st, want)
 	return err
 }
 
 // syncOnce applies one commit under the app's lock, journals it, and reports it; it
 // returns what it changed.
-func syncOnce(ctx context.Context, g *globals, f *syncFlags, b backend.Backend, want *desired) ([]string, error) {
+func syncOnce(ctx context.Context, g *globals, f *syncFlags, st *site, want *desired) ([]string, error) {
 	started := time.Now()
-	release, err := b.Lock(ctx, want.app, f.waitLock)
+	changes := &changeList{}
+	rep := newReporter(g.stderr)
+	defer rep.Done()
+	journal := reconcile.OpenJournal(g.state())
+	defer journal.Close()
+	s, err := g.syncer(ctx, st, want.app, reconcile.Sinks{rep, journal, changes}, rep)
+	if err != nil {
+		return nil, err
+	}
+	release, err := s.Target.Lock(ctx, f.waitLock)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-
-	journal := reconcile.OpenJournal(g.state())
-	defer journal.Close()
-	changes := &changeList{}
-	rep := newReporter(g.stderr)
-	defer rep.Done()
-	r := &reconcile.Reconciler{Backend: b, App: want.app, Events: reconcile.Sinks{rep, journal, changes}, Progress: rep}
 	if !f.watch {
 		fmt.Fprintf(g.stderr, "syncing app %s at %.12s (%s)\n", want.app, want.rev.Commit, want.rev.Subject)
 	}
 	sctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	err = r.Sync(sctx, want.objects, reconcile.SyncOptions{Commit: want.rev.Commit, Prune: f.prune, AllowEmpty: f.allowEmpty, Force: f.force})
+	objs := want.objects
+	if st.backend == nil {
+		objs = kubernetes.Staged(objs) // Namespaces and CRDs first, as a cluster needs them
+	}
+	steady := watchSteady(sctx, g, f, st, want)
+	err = s.Sync(sctx, objs, reconcile.SyncOptions{Commit: want.rev.Commit, Prune: f.prune, AllowEmpty: f.allowEmpty, Force: f.force})
+	steady.keep(sctx, err, len(changes.Events()))
 	var failed *reconcile.RolloutError
 	if errors.As(err, &failed) && f.autoRollback {
-		err = autoRollback(sctx, g, r, failed)
+		err = autoRollback(sctx, g, s, failed)
 	}
 	rep.Done()
 	result := "synced"
 	if err != nil {
 		result = "failed: " + err.Error()
 	}
-	who := "unknown"
-	if u, uerr := user.Current(); uerr == nil {
-		who = u.Username
-	}
-	journal.RecordSync(reconcile.SyncRecord{App: want.app, Commit: want.rev.Commit, User: who, Started: started.UTC(), Duration: time.Since(started), Result: result})
+	rec := reconcile.SyncRecord{App: want.app, Commit: want.rev.Commit, User: userName(), Started: started.UTC(), Duration: time.Since(started), Result: result}
+	rec.Repo, rec.Path, rec.Ref = g.sourceRecord()
+	journal.RecordSync(rec)
 	if errors.Is(err, reconcile.ErrTimeout) {
 		err = fmt.Errorf("sync of app %s did not converge within --timeout %s: %w", want.app, f.timeout, err)
 	}
@@ -145,36 +157,34 @@ func syncOnce(ctx context.Context, g *globals, f *syncFlags, b backend.Backend, 
 	return changes.list(), nil
 }
 
-// autoRollback rolls failed Deployments back to their last fully available revision
-// and waits for that rollout; the sync still fails (exit 4) with the original error.
-func autoRollback(ctx context.Context, g *globals, r *reconcile.Reconciler, failed *reconcile.RolloutError) error {
-	fmt.Fprintf(g.stderr, "%v\n", failed)
-	if _, err := r.RollbackToLastComplete(ctx, failed.Deployments); err != nil {
-		return fmt.Errorf("%w; auto-rollback failed: %v", failed, err)
+// userName is who runs kgit, for the journal.
+func userName() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
 	}
-	if err := r.Converge(ctx); err != nil {
-		return fmt.Errorf("%w; the rollback did not converge either: %v", failed, err)
+	return "unknown"
+}
+
+// autoRollback rolls failed Deployments back to their last fully available revision
+// and waits for that rollout; the sync still fails (exit 4) with the original error,
+// which Main prints once.
+func autoRollback(ctx context.Context, g *globals, s *reconcile.Syncer, failed *reconcile.RolloutError) error {
+	lines, err := s.AutoRollback(ctx, failed)
+	for _, l := range lines {
+		fmt.Fprintln(g.stderr, l)
+	}
+	if err != nil {
+		return fmt.Errorf("%w; the auto-rollback failed too: %v", failed, err)
 	}
 	return fmt.Errorf("%w (rolled back)", failed)
 }
 
 // changeList collects what a sync did, for -o json.
-type changeList struct {
-	mu     sync.Mutex
-	events []reconcile.Event
-}
-
-func (c *changeList) Event(e reconcile.Event) {
-	c.mu.Lock()
-	c.events = append(c.events, e)
-	c.mu.Unlock()
-}
+type changeList struct{ reconcile.Recorder }
 
 func (c *changeList) list() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	out := []string{}
-	for _, e := range c.events {
+	for _, e := range c.Events() {
 		if e.Reason == "Applied" || e.Reason == "Pruned" || e.Reason == "OverrideKept" {
 			out = append(out, e.Message)
 		} else {

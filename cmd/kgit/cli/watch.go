@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"kgit.dev/kgit/backend"
 )
 
 // maxWatchBackoff caps how long watch waits after repeated failures.
@@ -16,7 +14,7 @@ const maxWatchBackoff = 10 * time.Minute
 // rollout, the lock held) is reported and retried with back-off; it never ends the watch.
 // The manifests of a commit are parsed once: a cycle on an unmoved branch only lists the
 // remote's refs and compares the app with what runs.
-func watch(ctx context.Context, g *globals, f *syncFlags, b backend.Backend) error {
+func watch(ctx context.Context, g *globals, f *syncFlags, st *site) error {
 	if f.interval <= 0 {
 		return invalid("--interval must be positive")
 	}
@@ -24,14 +22,14 @@ func watch(ctx context.Context, g *globals, f *syncFlags, b backend.Backend) err
 	var last *desired
 	wait := f.interval
 	for {
-		want, err := g.loadDesiredCached(ctx, b, last)
+		want, err := g.loadDesiredCached(ctx, st, last)
 		if err == nil {
 			if last == nil || last.rev.Commit != want.rev.Commit {
 				fmt.Fprintf(g.stderr, "%s syncing app %s at %.12s (%s)\n", stamp(), want.app, want.rev.Commit, want.rev.Subject)
 			}
 			last = want
 			var changes []string
-			changes, err = syncOnce(ctx, g, f, b, want)
+			changes, err = syncOnce(ctx, g, f, st, want)
 			if err == nil && len(changes) > 0 {
 				fmt.Fprintf(g.stderr, "%s app %s converged at %.12s (%d changes)\n", stamp(), want.app, want.rev.Commit, len(changes))
 			}
