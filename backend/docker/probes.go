@@ -328,10 +328,23 @@ func (b *Backend) Tend(ctx context.Context, p *backend.Pod) error {
 func (b *Backend) advanceInit(ctx context.Context, p *backend.Pod) error {
 	start := func(name string) error {
 		cname := containerName(p.Namespace, p.Name, name)
-		if _, err := b.cli.ContainerStart(ctx, cname, client.ContainerStartOptions{}); err != nil {
-			return fmt.Errorf("docker: start %s: %w", cname, err)
+		for i := 1; ; i++ {
+			_, err := b.cli.ContainerStart(ctx, cname, client.ContainerStartOptions{})
+			// The init container before this one held the pod's address; the engine
+			// releases it a moment after that container exits ("IPAM error: requested
+			// ip address ... is already allocated"): wait for it, a few times.
+			if err == nil || i == 6 || !strings.Contains(err.Error(), "already allocated") {
+				if err != nil {
+					return fmt.Errorf("docker: start %s: %w", cname, err)
+				}
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("docker: start %s: %w", cname, err)
+			case <-time.After(time.Duration(i) * 100 * time.Millisecond):
+			}
 		}
-		return nil
 	}
 	for i, cs := range p.Status.InitContainers {
 		switch {
