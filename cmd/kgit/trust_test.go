@@ -239,3 +239,81 @@ func TestSOPSSecret(t *testing.T) {
 		t.Errorf("sync of a tampered file: exit %d, want 3\n%s", code, errs)
 	}
 }
+
+// Strict mode after a force-push: the deployed commit is no longer an ancestor of the
+// head, and every commit the head brings, back to where the histories meet, is checked
+// (a signed commit on top of a rewritten unsigned one is refused; a signed amend is
+// deployed). Also through the CLI: rollback --to an unsigned commit and the tag modes.
+func TestSignedCommitsAfterForcePush(t *testing.T) {
+	keygen := tool(t, "ssh-keygen", "KGIT_REQUIRE_SIGNING_TOOLS")
+	e := newRolloutEnvB(t)
+	e.app = "forced"
+	keys := t.TempDir()
+	run(t, keys, keygen, "-q", "-t", "ed25519", "-N", "", "-C", "alice@example.com", "-f", "alice")
+	alice, _ := os.ReadFile(filepath.Join(keys, "alice.pub"))
+	allowed := filepath.Join(keys, "allowed_signers")
+	if err := os.WriteFile(allowed, []byte("alice@example.com "+string(alice)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.git("config", "gpg.format", "ssh")
+	e.git("config", "user.signingkey", filepath.Join(keys, "alice"))
+	commit := func(version string, signed bool) string {
+		if err := os.WriteFile(filepath.Join(e.repo, "pod.yaml"), []byte(strings.ReplaceAll(trustedPod, "%s", version)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.git("add", "pod.yaml")
+		if signed {
+			e.git("commit", "-S", "-qm", version)
+		} else {
+			e.git("commit", "-qm", version)
+		}
+		return strings.TrimSpace(run(t, e.repo, "git", "rev-parse", "HEAD"))
+	}
+	image := func() string {
+		var out bytes.Buffer
+		cli.Main([]string{"get", "pods", "--app", e.app, "-o", "jsonpath={.items[*].spec.containers[0].image}"}, &out, &bytes.Buffer{})
+		return out.String()
+	}
+	strict := []string{"--verify-signatures", "strict", "--trusted-keys", allowed}
+
+	base := commit("v1", true)
+	commit("v2", true)
+	if code, errs := e.kgit(append([]string{"sync"}, strict...)...); code != 0 {
+		t.Fatalf("strict sync of signed commits: exit %d\n%s", code, errs)
+	}
+	// force-push: v2 is replaced by an unsigned commit under a signed one
+	e.git("reset", "-q", "--hard", base)
+	unsigned := commit("v3", false)
+	commit("v4", true)
+	code, errs := e.kgit(append([]string{"sync"}, strict...)...)
+	if code != 3 || !strings.Contains(errs, "refusing commit") || !strings.Contains(errs, unsigned[:12]) || !strings.Contains(errs, "unsigned") {
+		t.Errorf("strict sync over a rewritten unsigned commit: exit %d, want 3 naming %.12s\n%s", code, unsigned, errs)
+	}
+	if img := image(); img != "solo:v2" {
+		t.Errorf("after the refusal the pod runs %q, want solo:v2", img)
+	}
+	// rollback --to the unsigned commit is refused too, whatever the mode
+	if code, errs := e.kgit("rollback", "--to", unsigned, "--verify-signatures", "head", "--trusted-keys", allowed); code != 3 || !strings.Contains(errs, "unsigned") {
+		t.Errorf("rollback --to an unsigned commit: exit %d, want 3\n%s", code, errs)
+	}
+	// a signed amend of the deployed commit is deployed
+	e.git("reset", "-q", "--hard", base)
+	commit("v5", true)
+	if code, errs := e.kgit(append([]string{"sync"}, strict...)...); code != 0 {
+		t.Errorf("strict sync of a signed rewrite: exit %d\n%s", code, errs)
+	}
+	if img := image(); img != "solo:v5" {
+		t.Errorf("after the signed rewrite the pod runs %q, want solo:v5", img)
+	}
+	// tag mode: a signed tag is deployed, a lightweight (unsigned) one is refused
+	e.git("tag", "-s", "-m", "release 6", "r6")
+	commit("v7", true)
+	e.git("tag", "r7")
+	tag := []string{"--verify-signatures", "tag", "--trusted-keys", allowed}
+	if code, errs := e.kgit(append([]string{"sync", "--ref", "r7"}, tag...)...); code != 3 || !strings.Contains(errs, "r7") {
+		t.Errorf("tag mode, an unsigned tag: exit %d, want 3 naming it\n%s", code, errs)
+	}
+	if code, errs := e.kgit(append([]string{"sync", "--ref", "r6"}, tag...)...); code != 0 {
+		t.Errorf("tag mode, a signed tag: exit %d\n%s", code, errs)
+	}
+}

@@ -70,7 +70,6 @@ var (
 	ErrUnsigned     = errors.New("unsigned")
 	ErrUnknownKey   = errors.New("signed by an unknown key")
 	ErrBadSignature = errors.New("bad signature")
-	ErrNotAncestor  = errors.New("not an ancestor")
 )
 
 // SignatureError is what every Verify function returns on refusal. Its
@@ -78,7 +77,7 @@ var (
 // to "invalid input" (exit 3): nothing was changed.
 type SignatureError struct {
 	Object string // "commit 1a2b3c4d5e6f" or "tag v1.2.0"
-	Err    error  // ErrUnsigned, ErrUnknownKey, ErrBadSignature or ErrNotAncestor
+	Err    error  // ErrUnsigned, ErrUnknownKey or ErrBadSignature
 	KeyID  string // the signing key's ID or fingerprint when known
 	Detail string
 }
@@ -147,10 +146,12 @@ func VerifyTag(r *git.Repository, name string, keys *TrustedKeys) (Signer, error
 // VerifyRange checks, for strict mode, the commit to and every commit
 // reachable from it that is not reachable from from (git rev-list from..to,
 // merged branches included): from is the last deployed commit, already
-// verified. from == "" means no commit was deployed yet: every ancestor of to
-// is checked. from must be an ancestor of to (or to itself), else the history
-// was rewritten and the range is refused with ErrNotAncestor. The signers are
-// returned newest first, to's first.
+// verified, and so is all it descends from. from == "" means no commit was
+// deployed yet: every ancestor of to is checked. A history rewritten since from
+// (a force-push: from is not an ancestor of to) is checked the same way: every
+// commit to brings that from did not have, back to where the two histories
+// meet, so a signed commit on top of rewritten unsigned ones is refused. The
+// signers are returned newest first, to's first.
 func VerifyRange(r *git.Repository, from, to string, keys *TrustedKeys) ([]Signer, error) {
 	head, err := resolveCommit(r, to)
 	if err != nil {
@@ -162,16 +163,7 @@ func VerifyRange(r *git.Repository, from, to string, keys *TrustedKeys) ([]Signe
 		if err != nil || len(from) != 40 {
 			return nil, fmt.Errorf("last deployed commit %s: %w", from, ErrRefNotFound)
 		}
-		if base.Hash != head.Hash {
-			ok, err := base.IsAncestor(head)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				return nil, &SignatureError{Object: "commit " + shortSHA(head.Hash), Err: ErrNotAncestor,
-					Detail: "the last deployed commit " + shortSHA(base.Hash) + " is not one of its ancestors (history rewritten?); the commits in between cannot be checked"}
-			}
-		}
+		exclude[base.Hash] = true
 		if err := ancestors(r, base, exclude); err != nil {
 			return nil, err
 		}
@@ -431,22 +423,13 @@ func (r *Repo) SignerOf(sha string, keys *TrustedKeys) (Signer, error) {
 	return VerifyCommit(c, keys)
 }
 
-// Newest returns, of the commits given (full SHAs), the newest one that head descends
-// from: the commit deployed last, as far as the repository can tell. "" when none is
-// an ancestor of head (or head itself).
-func (r *Repo) Newest(commits []string, head *Commit) string {
-	anc := map[plumbing.Hash]bool{}
-	if err := ancestors(r.git, head.c, anc); err != nil {
-		return ""
-	}
-	anc[head.c.Hash] = true
+// Newest returns, of the commits given (full SHAs), the newest one the repository
+// holds: the commit deployed last, as far as the repository can tell, whether or not
+// head descends from it (after a force-push it does not). "" when it holds none.
+func (r *Repo) Newest(commits []string) string {
 	best, bestWhen := "", time.Time{}
 	for _, sha := range commits {
-		h := plumbing.NewHash(sha)
-		if !anc[h] {
-			continue
-		}
-		c, err := r.git.CommitObject(h)
+		c, err := r.git.CommitObject(plumbing.NewHash(sha))
 		if err != nil {
 			continue
 		}

@@ -328,11 +328,21 @@ func TestVerifyRangeStrict(t *testing.T) {
 	_, err = VerifyRange(r.open(), top, merge, keys)
 	wantSigErr(t, err, ErrUnsigned, side[:12])
 
-	// A deployed commit that is not an ancestor: history was rewritten.
-	r.git("checkout", "-q", "--orphan", "rewritten")
-	other := r.commit("rewritten history", alice)
+	// A deployed commit that is not an ancestor: history was rewritten (a force-push).
+	// Every commit the new head brings, back to where the histories meet, is checked:
+	// a signed commit on top of a rewritten unsigned one is refused...
+	r.git("checkout", "-q", "-b", "rewritten", base)
+	rewrittenUnsigned := r.commit("rewritten, unsigned", "")
+	other := r.commit("rewritten, signed on top", alice)
 	_, err = VerifyRange(r.open(), top, other, keys)
-	wantSigErr(t, err, ErrNotAncestor, other[:12], top[:12])
+	wantSigErr(t, err, ErrUnsigned, rewrittenUnsigned[:12])
+	// ...and an amended, signed commit in place of the deployed one is accepted.
+	r.git("checkout", "-q", "-b", "amended", base)
+	amended := r.commit("amended, signed", alice)
+	signers, err = VerifyRange(r.open(), top, amended, keys)
+	if err != nil || len(signers) != 1 || signers[0].Object != amended {
+		t.Errorf("a signed rewrite of the deployed commit: %v %+v", err, signers)
+	}
 }
 
 func TestVerifyCommitPGPGnuPG(t *testing.T) {

@@ -67,8 +67,9 @@ func (t *trustFlags) load() error {
 
 // verifyCommit refuses (exit 3, nothing changed) a commit whose signatures the mode
 // does not accept. deployed lists the commits the app runs now: strict verifies every
-// commit from the newest of them. With nothing deployed yet, or for a target an operator
-// named (rollback, undo: deployed is nil), strict verifies the commit itself, as head.
+// commit the new one brings that the newest of them did not have (after a force-push
+// too). With nothing deployed yet, or for a target an operator named (rollback, undo:
+// deployed is nil), strict verifies the commit itself, as head.
 func (t *trustFlags) verifyCommit(repo *gitsource.Repo, ref string, c *gitsource.Commit, deployed func() []string) ([]gitsource.Signer, error) {
 	if err := t.load(); err != nil {
 		return nil, err
@@ -78,10 +79,13 @@ func (t *trustFlags) verifyCommit(repo *gitsource.Repo, ref string, c *gitsource
 		return nil, nil
 	}
 	if mode == gitsource.ModeStrict {
+		var applied []string
 		if deployed != nil {
-			from = repo.Newest(deployed(), c)
+			applied = deployed()
 		}
-		if from == "" {
+		// Nothing deployed yet: the commit itself, as head. Deployed commits the
+		// repository no longer holds (a force-push, then a fresh fetch): every ancestor.
+		if from = repo.Newest(applied); len(applied) == 0 {
 			mode = gitsource.ModeHead
 		}
 	}
