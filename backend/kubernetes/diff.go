@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"kgit.dev/kgit/manifest"
 	"kgit.dev/kgit/reconcile"
 )
 
@@ -51,7 +52,7 @@ func (t *Target) Preview(ctx context.Context, live reconcile.Live, a *reconcile.
 	if cur != nil {
 		before = cleanForDiff(cur)
 	}
-	if gvk.Kind == "Secret" && gvk.Group == "" {
+	if sensitive(gvk.Group, gvk.Kind, doc, before) {
 		maskSecret(before, after)
 	}
 	return before, after, nil
@@ -65,7 +66,7 @@ func (l *Live) Removal(a *reconcile.Applied) map[string]any {
 		return nil
 	}
 	out := cleanForDiff(u)
-	if a.Key.Kind == "Secret" {
+	if sensitive(u.GroupVersionKind().Group, a.Key.Kind, out) {
 		maskSecret(out, nil)
 	}
 	return out
@@ -82,10 +83,31 @@ func cleanForDiff(u *unstructured.Unstructured) map[string]any {
 	return c
 }
 
-// maskSecret replaces a Secret's values: "***" where both sides agree, "*** (before)"
+// sensitive reports whether an object's values must not be shown, as
+// manifest.Sensitive does for the objects kgit reads: a Secret, or a ConfigMap from a
+// SOPS-encrypted file (its annotation says so, on the desired side or the live one).
+func sensitive(group, kind string, sides ...map[string]any) bool {
+	if group != "" {
+		return false
+	}
+	if kind == "Secret" {
+		return true
+	}
+	if kind != "ConfigMap" {
+		return false
+	}
+	for _, m := range sides {
+		if v, _, _ := unstructured.NestedString(m, "metadata", "annotations", manifest.DecryptedAnnotation); v == "true" {
+			return true
+		}
+	}
+	return false
+}
+
+// maskSecret replaces a Secret's (or a sensitive ConfigMap's) values: "***" where both sides agree, "*** (before)"
 // and "*** (after)" where they differ.
 func maskSecret(before, after map[string]any) {
-	for _, field := range []string{"data", "stringData"} {
+	for _, field := range []string{"data", "stringData", "binaryData"} {
 		b, _ := nestedMap(before, field)
 		a, _ := nestedMap(after, field)
 		for k, v := range b {
