@@ -262,6 +262,10 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string, depth int) {
 	case t == rawType:
 		if nodeDepth(n, depth) > MaxNestingDepth {
 			w.fail(n, path, "nested deeper than %d levels", MaxNestingDepth)
+		} else if !w.lenient {
+			// the fields inside a field kgit does not model have lines too, so that
+			// a backend's unhonoured fields match there (securityContext.sysctls)
+			w.rawLines(n, path)
 		}
 		return
 	case t == intOrStringType:
@@ -295,6 +299,32 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string, depth int) {
 		w.scalar(n, path, "!!int", "an integer")
 	case reflect.Bool:
 		w.scalar(n, path, "!!bool", "true or false")
+	}
+}
+
+// rawLines records the line of every field and list item under n, a value kept as raw
+// JSON (its depth and size already checked).
+func (w *walker) rawLines(n *yaml.Node, path string) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := join(path, n.Content[i].Value)
+			if _, seen := w.obj.lines[p]; !seen {
+				w.obj.lines[p] = n.Content[i].Line
+			}
+			w.rawLines(n.Content[i+1], p)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if _, seen := w.obj.lines[p]; !seen {
+				w.obj.lines[p] = c.Line
+			}
+			w.rawLines(c, p)
+		}
 	}
 }
 

@@ -83,11 +83,15 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Lock", s.lock)
 	t.Run("FreshViewAfterCrash", s.freshView)
 	t.Run("Capabilities", s.capabilities)
+	t.Run("Unhonoured", s.unhonoured)
 	if s.b.Capabilities().Routes && !h.RoutesElsewhere {
 		t.Run("Routes", s.routes)
 	}
 	if !h.RunsProcesses {
 		return
+	}
+	if s.b.Capabilities().Isolated {
+		t.Run("Isolated", s.isolated)
 	}
 	if s.b.Capabilities().MarksTerminating {
 		t.Run("MarkTerminating", s.markTerminating)
