@@ -316,4 +316,8 @@ func TestSignedCommitsAfterForcePush(t *testing.T) {
 	if code, errs := e.kgit(append([]string{"sync", "--ref", "r6"}, tag...)...); code != 0 {
 		t.Errorf("tag mode, a signed tag: exit %d\n%s", code, errs)
 	}
+	// rollback --to a commit, not a tag, in a tag mode: refused, saying a tag is wanted
+	if code, errs := e.kgit(append([]string{"rollback", "--to", base}, tag...)...); code != 3 || !strings.Contains(errs, "signed tag") {
+		t.Errorf("tag mode, rollback --to a SHA: exit %d, want 3 asking for a tag\n%s", code, errs)
+	}
 }

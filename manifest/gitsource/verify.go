@@ -77,7 +77,7 @@ var (
 // to "invalid input" (exit 3): nothing was changed.
 type SignatureError struct {
 	Object string // "commit 1a2b3c4d5e6f" or "tag v1.2.0"
-	Err    error  // ErrUnsigned, ErrUnknownKey or ErrBadSignature
+	Err    error  // ErrUnsigned, ErrUnknownKey, ErrBadSignature, or ErrRefNotFound (no such tag)
 	KeyID  string // the signing key's ID or fingerprint when known
 	Detail string
 }
@@ -120,7 +120,8 @@ func VerifyTag(r *git.Repository, name string, keys *TrustedKeys) (Signer, error
 	obj := "tag " + name
 	ref, err := r.Reference(plumbing.NewTagReferenceName(name), false)
 	if err != nil {
-		return Signer{}, fmt.Errorf("%s: %w", obj, ErrRefNotFound)
+		return Signer{}, &SignatureError{Object: obj, Err: ErrRefNotFound,
+			Detail: "the tag modes deploy only what a signed tag names: give --ref, or rollback --to, a tag"}
 	}
 	if ref.Type() == plumbing.SymbolicReference {
 		if ref, err = r.Reference(ref.Name(), true); err != nil {
