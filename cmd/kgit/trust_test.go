@@ -321,3 +321,65 @@ func TestSignedCommitsAfterForcePush(t *testing.T) {
 		t.Errorf("tag mode, rollback --to a SHA: exit %d, want 3 asking for a tag\n%s", code, errs)
 	}
 }
+
+// SOPS as a Kustomize input: a kustomization lists an encrypted Secret among its
+// resources; kustomize reads it decrypted (in memory), the pod gets the value, and
+// render, diff and get never show it; without the key, exit 3 naming the file.
+func TestSOPSKustomizeInput(t *testing.T) {
+	sopsCmd := tool(t, "sops", "KGIT_REQUIRE_SOPS")
+	keygen := tool(t, "age-keygen", "KGIT_REQUIRE_SOPS")
+	e := newRolloutEnvB(t)
+	e.app = "ksealed"
+	keys := t.TempDir()
+	run(t, keys, keygen, "-o", "key.txt")
+	pub := strings.TrimSpace(run(t, keys, keygen, "-y", "key.txt"))
+	const value = "k5tomiz3d-Valu3"
+	files := map[string]string{
+		"secret.yaml":        "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\nstringData: {password: " + value + "}\n",
+		"pod.yaml":           "apiVersion: v1\nkind: Pod\nmetadata: {name: reader}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n    image: reader:1\n    command: [sh, -c, 'echo \"password=$PASSWORD\"; exec sleep 300']\n    env: [{name: PASSWORD, valueFrom: {secretKeyRef: {name: creds, key: password}}}]\n",
+		"kustomization.yaml": "resources: [secret.yaml, pod.yaml]\nlabels:\n- pairs: {team: blue}\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(e.repo, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(t, e.repo, sopsCmd, "encrypt", "--age", pub, "--encrypted-regex", "^(data|stringData)$", "-i", "secret.yaml")
+	e.git("add", ".")
+	e.git("commit", "-qm", "sealed, through kustomize")
+
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("SOPS_AGE_KEY", "")
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // no keys.txt of sops' own
+	if code, errs := e.kgit("sync"); code != 3 || !strings.Contains(errs, "secret.yaml") {
+		t.Errorf("sync without the age key: exit %d, want 3 naming the file\n%s", code, errs)
+	}
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(keys, "key.txt"))
+	code, seen := e.kgit("sync")
+	if code != 0 {
+		t.Fatalf("sync with the key: exit %d\n%s", code, seen)
+	}
+	for _, args := range [][]string{{"get", "secrets", "-o", "yaml"}, {"describe", "secret/creds"}, {"render"}, {"diff"}, {"get", "pods", "--show-labels"}} {
+		var out, errb bytes.Buffer
+		cli.Main(append(args, "--repo", e.repo, "--app", e.app), &out, &errb)
+		seen += out.String() + errb.String()
+	}
+	if strings.Contains(seen, value) {
+		t.Errorf("a decrypted value reached kgit's output:\n%s", seen)
+	}
+	if !strings.Contains(seen, "team=blue") {
+		t.Errorf("the kustomization's labels are not on the pod:\n%s", seen)
+	}
+	var logs bytes.Buffer
+	for range 50 {
+		logs.Reset()
+		cli.Main([]string{"logs", "reader", "--app", e.app}, &logs, &bytes.Buffer{})
+		if strings.Contains(logs.String(), "password="+value) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "password="+value) {
+		t.Errorf("the pod did not get the decrypted value: %q", logs.String())
+	}
+}

@@ -57,13 +57,14 @@ func LoadKeys(opts KeyOptions) (*Keys, error) {
 		lookup = os.LookupEnv
 	}
 	k := &Keys{}
-	if v, ok := lookup(EnvAgeKey); ok {
+	// an empty variable is taken as unset (export SOPS_AGE_KEY_FILE= in a shell)
+	if v, ok := lookup(EnvAgeKey); ok && v != "" {
 		k.looked = append(k.looked, EnvAgeKey)
 		if err := k.add(EnvAgeKey, strings.NewReader(v), true); err != nil {
 			return nil, err
 		}
 	}
-	if f, ok := lookup(EnvAgeKeyFile); ok {
+	if f, ok := lookup(EnvAgeKeyFile); ok && f != "" {
 		if err := k.addFile(EnvAgeKeyFile+"="+f, f); err != nil {
 			return nil, err
 		}
