@@ -107,7 +107,7 @@ func TestSignedCommits(t *testing.T) {
 	// strict: a commit signed by alice on top of the unsigned and mallory's commits is
 	// refused, since the commits between the deployed one and it are not all signed
 	commit("v4", "alice")
-	if code, errs := e.kgit("sync", "--verify-signatures", "strict", "--trusted-keys", allowed); code != 3 || !strings.Contains(errs, "refusing commit") || strings.Contains(errs, "commit "+"v4") {
+	if code, errs := e.kgit("sync", "--verify-signatures", "strict", "--trusted-keys", allowed); code != 3 || !strings.Contains(errs, "refusing commit") || !strings.Contains(errs, "unsigned") {
 		t.Errorf("strict sync over an unsigned commit: exit %d, want 3\n%s", code, errs)
 	}
 	// head accepts it: only the deployed commit is checked
@@ -381,5 +381,75 @@ func TestSOPSKustomizeInput(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "password="+value) {
 		t.Errorf("the pod did not get the decrypted value: %q", logs.String())
+	}
+}
+
+// OpenPGP through the CLI, and rollout undo: a commit signed with gpg by a key of an
+// armored --trusted-keys file is deployed and rollout history names its signer; an undo
+// to a revision whose commit is unsigned is exit 3 and changes nothing; an undo to a
+// signed one goes through.
+func TestSignedCommitsOpenPGPAndUndo(t *testing.T) {
+	gpg := tool(t, "gpg", "KGIT_REQUIRE_SIGNING_TOOLS")
+	e := newRolloutEnvB(t)
+	e.app = "pgp"
+	home := t.TempDir()
+	t.Setenv("GNUPGHOME", home)
+	t.Cleanup(func() { _ = exec.Command("gpgconf", "--kill", "gpg-agent").Run() })
+	run(t, home, gpg, "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", "Alice <alice@example.com>", "ed25519", "sign", "never")
+	armored := filepath.Join(home, "alice.asc")
+	if err := os.WriteFile(armored, []byte(run(t, home, gpg, "--armor", "--export", "alice@example.com")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.git("config", "user.signingkey", "alice@example.com")
+	dep := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 0\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: main, image: \"web:%s\", command: [sleep, \"1\"]}]}\n"
+	commit := func(version string, signed bool) {
+		if err := os.WriteFile(filepath.Join(e.repo, "web.yaml"), []byte(strings.ReplaceAll(dep, "%s", version)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.git("add", "web.yaml")
+		if signed {
+			e.git("commit", "-S", "-qm", "web "+version)
+		} else {
+			e.git("commit", "-qm", "web "+version)
+		}
+	}
+	image := func() string {
+		var out bytes.Buffer
+		cli.Main([]string{"get", "deploy", "web", "--app", e.app, "-o", "jsonpath={.spec.template.spec.containers[0].image}"}, &out, &bytes.Buffer{})
+		return out.String()
+	}
+	verify := []string{"--verify-signatures", "head", "--trusted-keys", armored}
+
+	commit("1", true)
+	if code, errs := e.kgit(append([]string{"sync"}, verify...)...); code != 0 {
+		t.Fatalf("sync of a gpg-signed commit: exit %d\n%s", code, errs)
+	}
+	commit("2", false)
+	if code, errs := e.kgit(append([]string{"sync"}, verify...)...); code != 3 || !strings.Contains(errs, "unsigned") {
+		t.Errorf("sync of an unsigned commit: exit %d, want 3\n%s", code, errs)
+	}
+	if code, errs := e.kgit("sync"); code != 0 { // deployed without verification: revision 2
+		t.Fatalf("sync without verification: exit %d\n%s", code, errs)
+	}
+	commit("3", true)
+	if code, errs := e.kgit(append([]string{"sync"}, verify...)...); code != 0 {
+		t.Fatalf("sync of a gpg-signed commit: exit %d\n%s", code, errs)
+	}
+	var hist bytes.Buffer
+	if code := cli.Main([]string{"rollout", "history", "deploy/web", "--repo", e.repo, "--app", e.app, "--trusted-keys", armored}, &hist, &bytes.Buffer{}); code != 0 ||
+		!strings.Contains(hist.String(), "openpgp") || !strings.Contains(hist.String(), "alice@example.com") {
+		t.Errorf("rollout history names the OpenPGP signer: exit %d\n%s", code, hist.String())
+	}
+	if code, errs := e.kgit(append([]string{"rollout", "undo", "deploy/web"}, verify...)...); code != 3 || !strings.Contains(errs, "unsigned") {
+		t.Errorf("rollout undo to an unsigned revision: exit %d, want 3\n%s", code, errs)
+	}
+	if img := image(); img != "web:3" {
+		t.Errorf("after the refused undo the Deployment has %q, want web:3", img)
+	}
+	if code, errs := e.kgit(append([]string{"rollout", "undo", "deploy/web", "--to-revision", "1"}, verify...)...); code != 0 {
+		t.Errorf("rollout undo to a signed revision: exit %d\n%s", code, errs)
+	}
+	if img := image(); img != "web:1" {
+		t.Errorf("after the undo the Deployment has %q, want web:1", img)
 	}
 }
