@@ -195,8 +195,9 @@ func (s *Syncer) RollbackApp(ctx context.Context, objs []*manifest.Object, targe
 
 // AutoRollback rolls each failed Deployment back to its last fully available revision,
 // with the normal rolling update, as an override (the next sync of the same commit does
-// not retry it), and waits for that rollout. It returns one line per Deployment, and an
-// error only when the rollback itself could not be made or did not converge.
+// not retry it), and waits for that rollout. It returns one line per Deployment, each
+// also emitted as an event, and an error only when the rollback itself could not be
+// made or did not converge.
 func (s *Syncer) AutoRollback(ctx context.Context, failed *RolloutError) ([]string, error) {
 	live, err := s.Target.Load(ctx)
 	if err != nil {
@@ -217,7 +218,9 @@ func (s *Syncer) AutoRollback(ctx context.Context, failed *RolloutError) ([]stri
 			}
 		}
 		if target == nil || target.Current {
-			done = append(done, fmt.Sprintf("deployment %q: no earlier revision was fully available: nothing to roll back to", d.Name))
+			msg := fmt.Sprintf("deployment %q: no earlier revision was fully available: nothing to roll back to", d.Name)
+			s.Emit(ObjectName(k), "DeploymentRollbackSkipped", "%s", msg)
+			done = append(done, msg)
 			continue
 		}
 		back := *d

@@ -66,6 +66,9 @@ func TestAutoRollbackErrorOnce(t *testing.T) {
 	if n := strings.Count(errs, failure); n != 1 {
 		t.Errorf("the error %q is printed %d times, want once:\n%s", failure, n, errs)
 	}
+	if n := strings.Count(errs, `Rolled back deployment "web" to revision 1`); n != 1 {
+		t.Errorf("the rollback is reported %d times, want once:\n%s", n, errs)
+	}
 	for _, bad := range []string{"did not converge", "failed too"} {
 		if strings.Contains(errs, bad) {
 			t.Errorf("the rollback converged, yet the sync says %q:\n%s", bad, errs)

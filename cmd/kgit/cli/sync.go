@@ -169,10 +169,7 @@ func userName() string {
 // and waits for that rollout; the sync still fails (exit 4) with the original error,
 // which Main prints once.
 func autoRollback(ctx context.Context, g *globals, s *reconcile.Syncer, failed *reconcile.RolloutError) error {
-	lines, err := s.AutoRollback(ctx, failed)
-	for _, l := range lines {
-		fmt.Fprintln(g.stderr, l)
-	}
+	_, err := s.AutoRollback(ctx, failed) // what it did, it printed as events
 	if err != nil {
 		return fmt.Errorf("%w; the auto-rollback failed too: %v", failed, err)
 	}
