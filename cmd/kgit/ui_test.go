@@ -36,9 +36,11 @@ func browser(t *testing.T) string {
 
 // TestUIBrowser drives a real chromium, headless, against a real `kgit ui` over real
 // pods on the process backend: the apps list names the app; the app page shows its
-// Deployment, its pods and the commits of its history; a pod's container killed behind
-// kgit's back changes the page without a reload. KGIT_UI_SCREENSHOTS=DIR saves the apps
-// list and the app page there as PNG (the README's pictures: testdata/ui).
+// Deployment, its pods, the commits of its history, its rollout bar and its Service's
+// endpoints; a pod's container killed behind kgit's back changes the page without a
+// reload; a pod's page shows its log; the events page filters; a restart moves the
+// rollout bar live; the history shows each revision's result. KGIT_UI_SCREENSHOTS=DIR
+// saves the apps list and the app page there as PNG (the README's pictures: testdata/ui).
 func TestUIBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real processes and a browser")
@@ -72,6 +74,13 @@ spec:
       - name: main
         image: example.com/web:%s
         command: [sh, -c, "echo started $(POD_NAME); while true; do sleep 1; done", "uitest-$(POD_NAME)"]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
 ---
 apiVersion: v1
 kind: Secret
@@ -187,6 +196,28 @@ stringData: {password: hunter2-%s}
 		t.Errorf("a Secret value is on the page")
 	}
 
+	// The rollout bar of the Deployment: its counts, and a full bar of available pods.
+	bar := text(`.rollout[data-deploy="web"]`)
+	for _, want := range []string{"desired 2", "updated 2", "ready 2", "available 2", "revision 2", "successfully rolled out"} {
+		if !strings.Contains(bar, want) {
+			t.Errorf("the rollout bar lacks %q: %s", want, bar)
+		}
+	}
+	if w := wait(`document.querySelector('.rollout[data-deploy="web"] .bar i.avail')?.style.width`); w != "100%" {
+		t.Errorf("the rollout bar's available part: %s, want 100%%", w)
+	}
+	// The Service's endpoints are the ready pods' addresses, at its target port.
+	addrs, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`fetch("/api/apps/shop").then(r => r.json()).then(d => d.nodes.filter(n => n.kind === "Pod").map(n => n.address))`, chromedp.EvalAwaitPromise))
+	if err != nil || len(addrs) != 2 {
+		t.Fatalf("pod addresses: %v %v", addrs, err)
+	}
+	svc := text(`#tree .node[data-kind="Service"][data-name="web"]`)
+	for _, a := range addrs {
+		if a == "" || !strings.Contains(svc, a+":8080") {
+			t.Errorf("the Service's node lacks the endpoint %s:8080: %s", a, svc)
+		}
+	}
+
 	// A pod's container killed behind kgit's back: the page changes (its restart
 	// count) without a reload (the marker set in the page survives).
 	if len(pods) == 0 {
@@ -213,12 +244,60 @@ stringData: {password: hunter2-%s}
 		t.Errorf("the page was reloaded")
 	}
 
-	// The history page joins the revisions with git; the Secret's page masks it.
+	// A pod's page shows its log, of its first container.
+	logged := pods[len(pods)-1]
+	do(chromedp.Navigate(base + "/apps/shop/objects/Pod/" + logged))
+	if log := wait(fmt.Sprintf(`(() => { const t = document.querySelector("#logs")?.textContent || ""; return t.includes(%q) && t; })()`, "started "+logged)); !strings.Contains(log, "started "+logged) {
+		t.Errorf("the pod's log: %q", log)
+	}
+	if c := wait(`document.querySelector("#main select")?.value`); c != "main" {
+		t.Errorf("the log's container: %q, want main", c)
+	}
+
+	// The events page filters by reason, and keeps the filter in the address.
+	do(chromedp.Navigate(base + "/apps/shop/events"))
+	rowsJS := `[...document.querySelectorAll("#events tr")].slice(1).map(r => r.cells[2].textContent + " " + r.cells[3].textContent)`
+	all := wait(rowsJS + `.length`)
+	filter := func(name, value, want string) {
+		t.Helper()
+		if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const i = document.querySelector("input[name=%s]"); i.value = %q; i.dispatchEvent(new Event("change")); return true; })()`, name, value))); err != nil {
+			t.Fatal(err)
+		}
+		got := wait(fmt.Sprintf(`(() => { const r = %s; return r.length > 0 && r.every(x => x.includes(%q)) && location.search.includes(%q) && JSON.stringify(r); })()`, rowsJS, want, name+"="+value))
+		t.Logf("events filtered by %s=%s (of %s): %s", name, value, all, got)
+	}
+	filter("reason", "ScalingReplicaSet", "ScalingReplicaSet deployment.apps/web")
+	n := wait(rowsJS + `.length`)
+	filter("reason", "SuccessfulCreate", "SuccessfulCreate replicaset.apps/web-")
+	if all == n {
+		t.Errorf("filtering by reason kept all %s events", all)
+	}
+
+	// A restart, watched on the app page: the rollout bar moves to the new revision
+	// without a reload.
+	do(chromedp.Navigate(base + "/apps/shop"))
+	text(`.rollout[data-deploy="web"]`)
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[int](`window.kgitMarker = 43`)); err != nil {
+		t.Fatal(err)
+	}
+	run("rollout", "restart", "deploy/web", "--app", "shop", "--timeout", "60s")
+	wait(`(() => { const t = document.querySelector('.rollout[data-deploy="web"]')?.textContent || ""; return t.includes("revision 3") && t.includes("available 2") && t.includes("updated 2"); })()`)
+	if marker := wait(`String(window.kgitMarker || "reloaded")`); marker != "43" {
+		t.Errorf("the page was reloaded")
+	}
+
+	// The history page joins the revisions with git, and gives each the result that
+	// made it (the syncs', the restart's); the Secret's page masks it.
 	do(chromedp.Navigate(base + "/apps/shop/history"))
 	hist := text(`#history`)
 	for _, want := range []string{"web v1", "web v2", "kgit rollback deploy/web --to " + v1[:12]} {
 		if !strings.Contains(hist, want) {
 			t.Errorf("history lacks %q:\n%s", want, hist)
+		}
+	}
+	for rev, want := range map[string]string{"web/1": "synced", "web/2": "synced", "web/3": "restarted"} {
+		if got := text(fmt.Sprintf(`#history tr[data-revision=%q] td.result`, rev)); got != want {
+			t.Errorf("history: revision %s's result %q, want %q", rev, got, want)
 		}
 	}
 	do(chromedp.Navigate(base + "/apps/shop/objects/Secret/creds"))

@@ -24,6 +24,12 @@ func (f *changeFlags) register(fl *pflag.FlagSet, wait bool) {
 	}
 }
 
+// The journalled outcome of a change that waits (restart, rollback, rollout undo).
+const (
+	reasonChangeComplete = "ChangeComplete"
+	reasonChangeFailed   = "ChangeFailed"
+)
+
 // change runs do on an app under its lock, with the journal and progress output, and
 // then, when wait, waits until the app converges.
 func (g *globals) change(ctx context.Context, f *changeFlags, app string, wait bool,
@@ -58,6 +64,13 @@ func (g *globals) change(ctx context.Context, f *changeFlags, app string, wait b
 	if errors.Is(err, reconcile.ErrTimeout) {
 		err = fmt.Errorf("app %s did not converge within --timeout %s: %w", app, f.timeout, err)
 	}
+	// The change's outcome, in the journal only (a sync's is its SyncRecord): kgit ui's
+	// history shows it as the result of the revision a restart or a rollback made.
+	outcome := reconcile.Event{Time: time.Now().UTC(), App: app, Object: "app/" + app, Reason: reasonChangeComplete, Message: "converged"}
+	if err != nil {
+		outcome.Reason, outcome.Message = reasonChangeFailed, "failed: "+err.Error()
+	}
+	journal.Event(outcome)
 	return err
 }
 

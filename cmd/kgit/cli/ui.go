@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -45,19 +46,22 @@ func newUICmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error { return runUI(cmd.Context(), g, f) },
 	}
 	cmd.Flags().StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT; port 0 picks one)")
-	cmd.Flags().StringVar(&f.token, "token", "", "a secret every request must carry; required to listen beyond loopback")
+	cmd.Flags().StringVar(&f.token, "token", "", "a secret every request must carry; required to listen beyond loopback (default $KGIT_UI_TOKEN, which keeps it out of ps)")
 	cmd.Flags().DurationVar(&f.interval, "interval", 2*time.Second, "how often the backend is read while pages are open (one read shared by every page)")
 	return cmd
 }
 
 func runUI(ctx context.Context, g *globals, f *uiFlags) error {
+	if f.token == "" {
+		f.token = os.Getenv("KGIT_UI_TOKEN") // read here, not as the flag's default, which --help would print
+	}
 	host, _, err := net.SplitHostPort(f.addr)
 	if err != nil {
 		return invalid("--addr %q: %v", f.addr, err)
 	}
 	loopback := host == "localhost" || (net.ParseIP(host) != nil && net.ParseIP(host).IsLoopback())
 	if !loopback && f.token == "" {
-		return invalid("--addr %s is not a loopback address: set --token, which every request must then carry", f.addr)
+		return invalid("--addr %s is not a loopback address: set --token (or $KGIT_UI_TOKEN), which every request must then carry", f.addr)
 	}
 	if f.interval < 100*time.Millisecond {
 		return invalid("--interval %s: at least 100ms", f.interval)
@@ -251,8 +255,25 @@ func (s *uiSource) Read(ctx context.Context) (*webui.Snapshot, error) {
 		return nil, err
 	}
 	lastSync := map[string]reconcile.SyncRecord{}
+	journal := map[string]*uiJournal{}
+	of := func(app string) *uiJournal {
+		if journal[app] == nil {
+			journal[app] = &uiJournal{}
+		}
+		return journal[app]
+	}
 	for _, r := range syncs {
 		lastSync[r.App] = r
+		of(r.App).syncs = append(of(r.App).syncs, r)
+	}
+	for _, e := range events {
+		switch e.Reason {
+		case "Restarted", "DeploymentRollback", "Applied", reasonChangeComplete, reasonChangeFailed:
+			of(e.App).changes = append(of(e.App).changes, e)
+		}
+	}
+	for _, j := range journal {
+		sort.SliceStable(j.changes, func(a, b int) bool { return j.changes[a].Time.Before(j.changes[b].Time) })
 	}
 	now := time.Now()
 	st := &uiState{now: now, states: map[string]*controller.State{}, want: map[string]*desired{}, diffs: map[string]map[string]reconcile.ObjectDiff{}, events: events}
@@ -273,7 +294,7 @@ func (s *uiSource) Read(ctx context.Context) (*webui.Snapshot, error) {
 		if r, ok := lastSync[name]; ok {
 			rec = &r
 		}
-		snap.Apps = append(snap.Apps, s.app(ctx, st, name, state, rec, now))
+		snap.Apps = append(snap.Apps, s.app(ctx, st, name, state, rec, journal[name], now))
 	}
 	return snap, nil
 }
@@ -281,14 +302,14 @@ func (s *uiSource) Read(ctx context.Context) (*webui.Snapshot, error) {
 func uiEvent(e reconcile.Event) webui.Event {
 	warning := false
 	switch e.Reason {
-	case "Unhealthy", "BackOff", "ProgressDeadlineExceeded", "Failed", "FailedCreate", "FailedKillPod", "FailedSync", "DeploymentRollback":
+	case "Unhealthy", "BackOff", "ProgressDeadlineExceeded", "Failed", "FailedCreate", "FailedKillPod", "FailedSync", "DeploymentRollback", reasonChangeFailed:
 		warning = true
 	}
 	return webui.Event{Time: e.Time, App: e.App, Object: e.Object, Reason: e.Reason, Message: e.Message, Warning: warning || strings.HasPrefix(e.Reason, "Failed")}
 }
 
 // app builds one app's summary, tree, history and diff.
-func (s *uiSource) app(ctx context.Context, st *uiState, name string, state *controller.State, rec *reconcile.SyncRecord, now time.Time) *webui.App {
+func (s *uiSource) app(ctx context.Context, st *uiState, name string, state *controller.State, rec *reconcile.SyncRecord, j *uiJournal, now time.Time) *webui.App {
 	a := &webui.App{Summary: webui.Summary{Name: name, Behind: -1, Sync: "Unknown", Overrides: []string{}}}
 	a.Nodes = uiNodes(state, name, now)
 	health := ""
@@ -373,13 +394,15 @@ func (s *uiSource) app(ctx context.Context, st *uiState, name string, state *con
 		}
 	}
 	// History: every Deployment's revisions, with git's subject and author and the
-	// journal's result of the sync that applied the commit.
+	// journal's result of the sync (or the change) that made the revision.
 	for _, n := range a.Nodes {
 		if n.Kind != "Deployment" {
 			continue
 		}
-		for _, r := range controller.History(state, manifest.Key{Kind: "Deployment", Namespace: n.Namespace, Name: n.Name}) {
-			rv := webui.Revision{Deployment: n.Name, Number: r.Number, Commit: r.Commit, Applied: r.Applied, Current: r.Current, ReplicaSet: r.RS}
+		key := manifest.Key{Kind: "Deployment", Namespace: n.Namespace, Name: n.Name}
+		for _, r := range controller.History(state, key) {
+			rv := webui.Revision{Deployment: n.Name, Number: r.Number, Commit: r.Commit, Applied: r.Applied, Current: r.Current, ReplicaSet: r.RS,
+				Result: j.result(r, reconcile.ObjectName(key))}
 			if gi != nil && gi.repo != nil {
 				if c, ok := gi.repo.Describe(r.Commit); ok {
 					rv.Subject, rv.Author = c.Subject, c.Author
@@ -390,6 +413,81 @@ func (s *uiSource) app(ctx context.Context, st *uiState, name string, state *con
 	}
 	sort.SliceStable(a.History, func(i, j int) bool { return a.History[i].Number > a.History[j].Number })
 	return a
+}
+
+// uiJournal is what this machine's journal holds of one app's rollouts, oldest first:
+// its syncs, and the events of the changes made outside a sync (restart, rollback, rollout
+// undo: the Deployment events they emit and the outcome change journals).
+type uiJournal struct {
+	syncs   []reconcile.SyncRecord
+	changes []reconcile.Event
+}
+
+// result is the journal's result of the rollout that made a revision (its ReplicaSet,
+// created at r.Applied): the Result of the sync of its commit that was running then
+// ("synced", "failed: ..."), else the outcome of the change that made it ("restarted",
+// "rolled back", or either followed by ": failed: ..."); "" when the journal holds
+// neither (the revision was made from another machine, or before the journal).
+func (j *uiJournal) result(r reconcile.Revision, deploy string) string {
+	if j == nil {
+		return ""
+	}
+	for i := len(j.syncs) - 1; i >= 0; i-- {
+		s := j.syncs[i]
+		if s.Commit == r.Commit && !r.Applied.Before(s.Started) && !r.Applied.After(s.Started.Add(s.Duration)) {
+			return s.Result
+		}
+	}
+	// A change: its event on the Deployment at or before r.Applied, then its outcome,
+	// with no other rollout in between.
+	made := ""
+	for _, e := range j.changes {
+		if e.Time.After(r.Applied) {
+			if e.Reason != reasonChangeComplete && e.Reason != reasonChangeFailed {
+				continue
+			}
+			if made == "" || j.syncedBetween(r.Applied, e.Time) {
+				return ""
+			}
+			if e.Reason == reasonChangeFailed {
+				return made + ": " + e.Message
+			}
+			return made
+		}
+		switch {
+		case e.Reason == reasonChangeComplete || e.Reason == reasonChangeFailed:
+			made = "" // an earlier change, over before the revision
+		case e.Object != deploy || j.during(e.Time):
+		case e.Reason == "Restarted":
+			made = "restarted"
+		default: // DeploymentRollback; Applied: a whole-app rollback applies it outside a sync
+			made = "rolled back"
+		}
+		if made != "" && j.syncedBetween(e.Time, r.Applied) {
+			made = ""
+		}
+	}
+	return ""
+}
+
+// during says whether a journalled sync was running at t.
+func (j *uiJournal) during(t time.Time) bool {
+	for _, s := range j.syncs {
+		if !t.Before(s.Started) && !t.After(s.Started.Add(s.Duration)) {
+			return true
+		}
+	}
+	return false
+}
+
+// syncedBetween says whether a journalled sync started between two times.
+func (j *uiJournal) syncedBetween(from, to time.Time) bool {
+	for _, s := range j.syncs {
+		if s.Started.After(from) && !s.Started.After(to) {
+			return true
+		}
+	}
+	return false
 }
 
 // gitOf opens the app's source (at most every gitEvery) and renders its head, which is

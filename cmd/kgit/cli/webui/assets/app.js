@@ -126,11 +126,12 @@ function historyPage(d) {
   const a = d.app;
   return [h("h1", {}, a.name, " · history"), tabs(a.name, "/history"), strip(a),
     (d.history || []).length ? h("table", { id: "history" }, h("tr", {}, ["Deployment", "Revision", "Commit", "Subject", "Author", "Applied", "Result", "Go back with"].map((c) => h("th", {}, c))),
-      d.history.map((r) => h("tr", { "data-commit": r.commit },
+      d.history.map((r) => h("tr", { "data-commit": r.commit, "data-revision": r.deployment + "/" + r.revision },
         h("td", {}, h("a", { href: objLink(a.name, "Deployment", r.deployment) }, r.deployment)),
         h("td", {}, String(r.revision), r.current ? h("span", { class: "muted" }, " (current)") : ""),
         h("td", { class: "mono" }, short(r.commit)), h("td", {}, r.subject || "<unknown>"), h("td", {}, r.author || ""),
-        h("td", {}, ago(r.applied) + " ago"), h("td", {}, r.result || ""),
+        h("td", {}, ago(r.applied) + " ago"),
+        h("td", { class: "result" + (/failed/.test(r.result || "") ? " failed" : "") }, r.result || h("span", { class: "muted", title: "no sync or change that made this revision is in this machine's journal" }, "not journalled here")),
         h("td", {}, r.current ? "" : [copyable("kgit rollback deploy/" + r.deployment + " --to " + short(r.commit) + " --app " + a.name),
           copyable("kgit rollout undo deploy/" + r.deployment + " --to-revision " + r.revision + " --app " + a.name)]))))
       : h("p", { class: "muted" }, "No rollout history."),
