@@ -169,6 +169,13 @@ make_pki() {
 		printf '%s\n' "extendedKeyUsage=clientAuth" "keyUsage=critical,digitalSignature,keyEncipherment" >admin.ext
 		openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -sha256 \
 			-extfile admin.ext -out admin.crt
+		# kwok serves the node's kubelet endpoint (exec, port-forward) on 127.0.0.1.
+		openssl ecparam -name prime256v1 -genkey -noout -out kwok.key
+		openssl req -new -key kwok.key -subj "/CN=kwok" -out kwok.csr
+		printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+			"extendedKeyUsage=serverAuth" "keyUsage=critical,digitalSignature,keyEncipherment" >kwok.ext
+		openssl x509 -req -in kwok.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -sha256 \
+			-extfile kwok.ext -out kwok.crt
 		openssl ecparam -name prime256v1 -genkey -noout -out sa.key
 		openssl ec -in sa.key -pubout -out sa.pub
 		rm -f ./*.csr ./*.ext ca.srl
@@ -274,6 +281,7 @@ cmd_up() {
 		--service-account-issuer=https://kubernetes.default.svc.cluster.local \
 		--service-account-key-file="$dir/pki/sa.pub" --service-account-signing-key-file="$dir/pki/sa.key" \
 		--authorization-mode=RBAC --allow-privileged=true \
+		--kubelet-preferred-address-types=InternalIP --kubelet-certificate-authority="$dir/pki/ca.crt" \
 		--service-cluster-ip-range=10.0.0.0/24 --profiling=false
 	wait_for "kube-apiserver /readyz" api /readyz -f
 	mark apiserver
@@ -290,9 +298,12 @@ cmd_up() {
 	start kube-scheduler --kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
 		--bind-address=127.0.0.1 --secure-port="$sched_port" --cert-dir="$dir/state/scheduler" --leader-elect=false \
 		--profiling=false
-	start kwok --kubeconfig="$kc" --config="$here/stages.yaml" --manage-all-nodes=true \
-		--node-lease-duration-seconds=40 --cidr=10.244.0.0/16 --node-ip=127.0.0.1 \
-		--server-address="127.0.0.1:$kwok_port"
+	# kwok is also the node's kubelet endpoint (127.0.0.1:kwok_port, the Node's InternalIP and
+	# daemonEndpoints): the API server sends exec and port-forward there (kwok-debugging.yaml).
+	start kwok --kubeconfig="$kc" --config="$here/stages.yaml" --config="$here/kwok-debugging.yaml" \
+		--manage-all-nodes=true --node-lease-duration-seconds=40 --cidr=10.244.0.0/16 --node-ip=127.0.0.1 \
+		--server-address="127.0.0.1:$kwok_port" --node-port="$kwok_port" \
+		--tls-cert-file="$dir/pki/kwok.crt" --tls-private-key-file="$dir/pki/kwok.key"
 
 	local n i
 	n=${KGIT_CLUSTER_NODES:-1}

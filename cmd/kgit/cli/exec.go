@@ -33,11 +33,19 @@ func newExecCmd(g *globals) *cobra.Command {
 		ValidArgsFunction: completePods(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			b, pods, err := g.podsWith(cmd, args[0], "run a command in a container", func(b backend.Backend) bool { _, ok := backend.ExecerOf(b); return ok })
+			var e backend.Execer
+			var pods []view
+			var err error
+			if g.backendChoice() == KubernetesName { // the pod's kubelet runs it, through the API server
+				e, pods, _, err = clusterPods(ctx, g, args[0])
+			} else {
+				var b backend.Backend
+				b, pods, err = g.podsWith(cmd, args[0], "run a command in a container", func(b backend.Backend) bool { _, ok := backend.ExecerOf(b); return ok })
+				e, _ = backend.ExecerOf(b)
+			}
 			if err != nil {
 				return err
 			}
-			e, _ := backend.ExecerOf(b)
 			p := pods[0].pod
 			c, err := podContainer(p, f.container, g.stderr)
 			if err != nil {

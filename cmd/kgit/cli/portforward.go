@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/kubernetes"
 	"kgit.dev/kgit/manifest"
 )
 
@@ -29,21 +30,37 @@ func newPortForwardCmd(g *globals) *cobra.Command {
 		ValidArgsFunction: completePods(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			b, pods, err := g.podsWith(cmd, args[0], "forward ports", func(b backend.Backend) bool { _, ok := backend.PortForwarderOf(b); return ok })
-			if err != nil {
-				return err
-			}
-			fw, _ := backend.PortForwarderOf(b)
+			var fw backend.PortForwarder
 			var svc *manifest.Service
-			if kind, _, ok := strings.Cut(args[0], "/"); ok {
-				if k, _ := kindOf(kind); k == "Service" {
-					v, err := findView(ctx, cmd, g, b, kind, strings.SplitN(args[0], "/", 2)[1])
-					if err != nil {
+			var pods []view
+			if g.backendChoice() == KubernetesName { // through the API server to the pod's kubelet
+				t, ps, owner, err := clusterPods(ctx, g, args[0])
+				if err != nil {
+					return err
+				}
+				if owner.kind == "Service" {
+					if svc, err = kubernetes.ServiceOf(owner.obj.(map[string]any)); err != nil {
 						return err
 					}
-					svc, err = serviceOf(v)
-					if err != nil {
-						return err
+				}
+				fw, pods = t, ps
+			} else {
+				b, ps, err := g.podsWith(cmd, args[0], "forward ports", func(b backend.Backend) bool { _, ok := backend.PortForwarderOf(b); return ok })
+				if err != nil {
+					return err
+				}
+				fw, _ = backend.PortForwarderOf(b)
+				pods = ps
+				if kind, _, ok := strings.Cut(args[0], "/"); ok {
+					if k, _ := kindOf(kind); k == "Service" {
+						v, err := findView(ctx, cmd, g, b, kind, strings.SplitN(args[0], "/", 2)[1])
+						if err != nil {
+							return err
+						}
+						svc, err = serviceOf(v)
+						if err != nil {
+							return err
+						}
 					}
 				}
 			}
