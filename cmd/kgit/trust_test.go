@@ -45,6 +45,22 @@ func run(t *testing.T, dir, name string, args ...string) string {
 	return string(out)
 }
 
+// sshKeys makes an ed25519 key per name (NAME@example.com) in a new folder, and an
+// allowed_signers file that trusts the first one only.
+func sshKeys(t *testing.T, keygen string, names ...string) (dir, allowed string) {
+	t.Helper()
+	dir = t.TempDir()
+	for _, n := range names {
+		run(t, dir, keygen, "-q", "-t", "ed25519", "-N", "", "-C", n+"@example.com", "-f", n)
+	}
+	pub, _ := os.ReadFile(filepath.Join(dir, names[0]+".pub"))
+	allowed = filepath.Join(dir, "allowed_signers")
+	if err := os.WriteFile(allowed, []byte(names[0]+"@example.com "+string(pub)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, allowed
+}
+
 const trustedPod = `apiVersion: v1
 kind: Pod
 metadata: {name: solo}
@@ -60,14 +76,7 @@ func TestSignedCommits(t *testing.T) {
 	keygen := tool(t, "ssh-keygen", "KGIT_REQUIRE_SIGNING_TOOLS")
 	e := newRolloutEnvB(t)
 	e.app = "signed"
-	keys := t.TempDir()
-	run(t, keys, keygen, "-q", "-t", "ed25519", "-N", "", "-C", "alice@example.com", "-f", "alice")
-	run(t, keys, keygen, "-q", "-t", "ed25519", "-N", "", "-C", "mallory@example.com", "-f", "mallory")
-	alice, _ := os.ReadFile(filepath.Join(keys, "alice.pub"))
-	allowed := filepath.Join(keys, "allowed_signers")
-	if err := os.WriteFile(allowed, []byte("alice@example.com "+string(alice)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	keys, allowed := sshKeys(t, keygen, "alice", "mallory")
 	e.git("config", "gpg.format", "ssh")
 	commit := func(version, key string) {
 		if err := os.WriteFile(filepath.Join(e.repo, "pod.yaml"), []byte(strings.ReplaceAll(trustedPod, "%s", version)), 0o644); err != nil {
@@ -248,13 +257,7 @@ func TestSignedCommitsAfterForcePush(t *testing.T) {
 	keygen := tool(t, "ssh-keygen", "KGIT_REQUIRE_SIGNING_TOOLS")
 	e := newRolloutEnvB(t)
 	e.app = "forced"
-	keys := t.TempDir()
-	run(t, keys, keygen, "-q", "-t", "ed25519", "-N", "", "-C", "alice@example.com", "-f", "alice")
-	alice, _ := os.ReadFile(filepath.Join(keys, "alice.pub"))
-	allowed := filepath.Join(keys, "allowed_signers")
-	if err := os.WriteFile(allowed, []byte("alice@example.com "+string(alice)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	keys, allowed := sshKeys(t, keygen, "alice")
 	e.git("config", "gpg.format", "ssh")
 	e.git("config", "user.signingkey", filepath.Join(keys, "alice"))
 	commit := func(version string, signed bool) string {
