@@ -24,8 +24,10 @@ func (f *changeFlags) register(fl *pflag.FlagSet, wait bool) {
 	}
 }
 
-// The journalled outcome of a change that waits (restart, rollback, rollout undo).
+// The journalled start and outcome of a change that waits (restart, rollback, rollout
+// undo): kgit ui's history gives the revisions made between them the change's result.
 const (
+	reasonChangeStarted  = "ChangeStarted"
 	reasonChangeComplete = "ChangeComplete"
 	reasonChangeFailed   = "ChangeFailed"
 )
@@ -55,17 +57,22 @@ func (g *globals) change(ctx context.Context, f *changeFlags, app string, wait b
 	if err != nil {
 		return err
 	}
-	if err := do(ctx, st, s, live); err != nil || !wait {
-		return err
+	if !wait {
+		return do(ctx, st, s, live)
 	}
-	wctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
-	err = s.Converge(wctx)
-	if errors.Is(err, reconcile.ErrTimeout) {
-		err = fmt.Errorf("app %s did not converge within --timeout %s: %w", app, f.timeout, err)
+	// The change's start and outcome, in the journal only (a sync's is its SyncRecord):
+	// kgit ui's history shows the outcome as the result of the revision a restart or a
+	// rollback made between them.
+	journal.Event(reconcile.Event{Time: time.Now().UTC(), App: app, Object: "app/" + app, Reason: reasonChangeStarted, Message: "started"})
+	err = do(ctx, st, s, live)
+	if err == nil {
+		wctx, cancel := context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+		err = s.Converge(wctx)
+		if errors.Is(err, reconcile.ErrTimeout) {
+			err = fmt.Errorf("app %s did not converge within --timeout %s: %w", app, f.timeout, err)
+		}
 	}
-	// The change's outcome, in the journal only (a sync's is its SyncRecord): kgit ui's
-	// history shows it as the result of the revision a restart or a rollback made.
 	outcome := reconcile.Event{Time: time.Now().UTC(), App: app, Object: "app/" + app, Reason: reasonChangeComplete, Message: "converged"}
 	if err != nil {
 		outcome.Reason, outcome.Message = reasonChangeFailed, "failed: "+err.Error()

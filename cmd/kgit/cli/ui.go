@@ -268,7 +268,7 @@ func (s *uiSource) Read(ctx context.Context) (*webui.Snapshot, error) {
 	}
 	for _, e := range events {
 		switch e.Reason {
-		case "Restarted", "DeploymentRollback", "Applied", reasonChangeComplete, reasonChangeFailed:
+		case "Restarted", "DeploymentRollback", "Applied", reasonChangeStarted, reasonChangeComplete, reasonChangeFailed:
 			of(e.App).changes = append(of(e.App).changes, e)
 		}
 	}
@@ -438,56 +438,33 @@ func (j *uiJournal) result(r reconcile.Revision, deploy string) string {
 			return s.Result
 		}
 	}
-	// A change: its event on the Deployment at or before r.Applied, then its outcome,
-	// with no other rollout in between.
+	// A change: its start and its outcome bound it in the journal; the revision is the
+	// change's when it was made between them and the change's event names the
+	// Deployment (the event follows the ReplicaSet by a moment: the target makes it
+	// while the change applies the Deployment).
+	var from time.Time // the change's start; zero outside a change
 	made := ""
 	for _, e := range j.changes {
-		if e.Time.After(r.Applied) {
-			if e.Reason != reasonChangeComplete && e.Reason != reasonChangeFailed {
-				continue
-			}
-			if made == "" || j.syncedBetween(r.Applied, e.Time) {
-				return ""
-			}
-			if e.Reason == reasonChangeFailed {
-				return made + ": " + e.Message
-			}
-			return made
-		}
 		switch {
+		case e.Reason == reasonChangeStarted:
+			from, made = e.Time, ""
+		case from.IsZero():
 		case e.Reason == reasonChangeComplete || e.Reason == reasonChangeFailed:
-			made = "" // an earlier change, over before the revision
-		case e.Object != deploy || j.during(e.Time):
+			if made != "" && !r.Applied.Before(from) && !r.Applied.After(e.Time) {
+				if e.Reason == reasonChangeFailed {
+					return made + ": " + e.Message
+				}
+				return made
+			}
+			from = time.Time{}
+		case e.Object != deploy:
 		case e.Reason == "Restarted":
 			made = "restarted"
 		default: // DeploymentRollback; Applied: a whole-app rollback applies it outside a sync
 			made = "rolled back"
 		}
-		if made != "" && j.syncedBetween(e.Time, r.Applied) {
-			made = ""
-		}
 	}
 	return ""
-}
-
-// during says whether a journalled sync was running at t.
-func (j *uiJournal) during(t time.Time) bool {
-	for _, s := range j.syncs {
-		if !t.Before(s.Started) && !t.After(s.Started.Add(s.Duration)) {
-			return true
-		}
-	}
-	return false
-}
-
-// syncedBetween says whether a journalled sync started between two times.
-func (j *uiJournal) syncedBetween(from, to time.Time) bool {
-	for _, s := range j.syncs {
-		if s.Started.After(from) && !s.Started.After(to) {
-			return true
-		}
-	}
-	return false
 }
 
 // gitOf opens the app's source (at most every gitEvery) and renders its head, which is

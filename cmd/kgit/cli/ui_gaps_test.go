@@ -124,10 +124,16 @@ func TestUIRevisionResultOfAChange(t *testing.T) {
 		syncs: []reconcile.SyncRecord{{App: "shop", Commit: "c1", Started: at(0), Duration: 5 * time.Second, Result: "synced"}},
 		changes: []reconcile.Event{
 			{Time: at(2), Object: deploy, Reason: "Applied"}, // the sync's, not a change's
+			{Time: at(9), Object: "app/shop", Reason: reasonChangeStarted},
 			{Time: at(10), Object: deploy, Reason: "Restarted"},
 			{Time: at(15), Object: "app/shop", Reason: reasonChangeComplete, Message: "converged"},
+			{Time: at(19), Object: "app/shop", Reason: reasonChangeStarted},
 			{Time: at(20), Object: deploy, Reason: "DeploymentRollback"},
 			{Time: at(40), Object: "app/shop", Reason: reasonChangeFailed, Message: "failed: app shop did not converge within --timeout 20s"},
+			{Time: at(45), Object: deploy, Reason: "Applied"}, // a sync's on another machine
+			{Time: at(59), Object: "app/shop", Reason: reasonChangeStarted},
+			{Time: at(61), Object: deploy, Reason: "Restarted"}, // emitted just after the target made the ReplicaSet
+			{Time: at(70), Object: "app/shop", Reason: reasonChangeComplete, Message: "converged"},
 		},
 	}
 	for _, c := range []struct {
@@ -139,7 +145,9 @@ func TestUIRevisionResultOfAChange(t *testing.T) {
 		{"another commit, while the sync ran", reconcile.Revision{Commit: "c0", Applied: at(3)}, ""},
 		{"made by the restart", reconcile.Revision{Commit: "c1", Applied: at(11)}, "restarted"},
 		{"made by the rollback", reconcile.Revision{Commit: "c0", Applied: at(21)}, "rolled back: failed: app shop did not converge within --timeout 20s"},
-		{"made after every journalled change", reconcile.Revision{Commit: "c1", Applied: at(50)}, ""},
+		{"made by a restart, its event a moment later", reconcile.Revision{Commit: "c1", Applied: at(60)}, "restarted"},
+		{"made between changes", reconcile.Revision{Commit: "c1", Applied: at(50)}, ""},
+		{"made after every journalled change", reconcile.Revision{Commit: "c1", Applied: at(80)}, ""},
 		{"made before the journal", reconcile.Revision{Commit: "c1", Applied: at(-10)}, ""},
 	} {
 		if got := j.result(c.rev, deploy); got != c.result {
