@@ -300,7 +300,15 @@ cmd_up() {
 		--profiling=false
 	# kwok is also the node's kubelet endpoint (127.0.0.1:kwok_port, the Node's InternalIP and
 	# daemonEndpoints): the API server sends exec and port-forward there (kwok-debugging.yaml).
-	start kwok --kubeconfig="$kc" --config="$here/stages.yaml" --config="$here/kwok-debugging.yaml" \
+	# Every container's log is the same three lines, in the CRI log format the kubelet
+	# reads (kwok's ClusterLogs: logs and logs -f answer from this file).
+	local t0
+	t0=$(date -u +%Y-%m-%dT%H:%M:%S)
+	printf '%s.000000001Z stdout F kwok log line 1\n%s.000000002Z stderr F kwok log line 2\n%s.000000003Z stdout F kwok log line 3\n' \
+		"$t0" "$t0" "$t0" >"$dir/state/container.log"
+	printf 'apiVersion: kwok.x-k8s.io/v1alpha1\nkind: ClusterLogs\nmetadata: {name: every-container}\nspec:\n  logs:\n  - logsFile: %s\n' \
+		"$dir/state/container.log" >"$dir/state/kwok-logs.yaml"
+	start kwok --kubeconfig="$kc" --config="$here/stages.yaml" --config="$here/kwok-debugging.yaml" --config="$dir/state/kwok-logs.yaml" \
 		--manage-all-nodes=true --node-lease-duration-seconds=40 --cidr=10.244.0.0/16 --node-ip=127.0.0.1 \
 		--server-address="127.0.0.1:$kwok_port" --node-port="$kwok_port" \
 		--tls-cert-file="$dir/pki/kwok.crt" --tls-private-key-file="$dir/pki/kwok.key"

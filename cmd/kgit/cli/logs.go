@@ -5,13 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/kubernetes"
 	"kgit.dev/kgit/manifest"
 )
 
@@ -94,54 +94,28 @@ func runLogs(cmd *cobra.Command, g *globals, f *logsFlags, args []string) error 
 	if _, err := f.options(f.tail); err != nil {
 		return err
 	}
+	// pods are the pods whose logs are read (by --selector, or the one an argument
+	// names), and read reads one container's log: from the local backend, or through a
+	// cluster's API.
+	var pods []view
+	var read logReader
+	tail := f.tail
+	var err error
 	if g.backendChoice() == KubernetesName {
-		if len(args) != 1 || strings.Contains(args[0], "/") && !strings.HasPrefix(args[0], "pod/") {
-			return invalid("logs on a cluster: name a pod (kubectl logs reads the others)")
-		}
-		t, err := clusterTarget(ctx, g)
-		if err != nil {
-			return err
-		}
-		opts, _ := f.options(f.tail)
-		return t.Logs(ctx, t.Namespace, strings.TrimPrefix(args[0], "pod/"), f.container, opts, g.stdout)
+		pods, read, err = clusterLogPods(ctx, g, f.selector, args)
+	} else {
+		pods, read, err = localLogPods(ctx, cmd, g, f.selector, args)
 	}
-	b, err := g.backend(ctx)
 	if err != nil {
 		return err
 	}
-	var pods []view
-	tail := f.tail
 	if f.selector != "" {
-		sel, err := manifest.ParseSelector(f.selector)
-		if err != nil {
-			return invalid("--selector: %v", err)
-		}
-		_, all, err := appViews(ctx, cmd, g, b, "Pod")
-		if err != nil {
-			return err
-		}
-		for _, v := range all {
-			if ok, _ := sel.Matches(v.labels); ok {
-				pods = append(pods, v)
-			}
-		}
 		if len(pods) == 0 {
 			fmt.Fprintln(g.stderr, "No resources found.")
 			return nil
 		}
 		if !cmd.Flags().Changed("tail") {
 			tail = 10
-		}
-	} else {
-		var what string
-		if pods, what, err = targetPods(ctx, cmd, g, b, args[0]); err != nil {
-			return err
-		}
-		if len(pods) > 1 || what != "pod/"+pods[0].name {
-			if len(pods) > 1 {
-				fmt.Fprintf(g.stderr, "Found %d pods, using pod/%s\n", len(pods), pods[0].name)
-			}
-			pods = pods[:1]
 		}
 	}
 	var streams []logStream
@@ -173,7 +147,7 @@ func runLogs(cmd *cobra.Command, g *globals, f *logsFlags, args []string) error 
 			defer lw.flush()
 			w = lw
 		}
-		return b.Logs(ctx, s.pod.ID, s.container, opts, w)
+		return read(ctx, s.pod, s.container, opts, w)
 	}
 	if !f.follow {
 		for _, s := range streams {
@@ -228,4 +202,95 @@ func (l *lineWriter) flush() {
 	if len(l.buf) > 0 {
 		_, _ = l.Write([]byte("\n"))
 	}
+}
+
+// logReader writes one container's log of a pod.
+type logReader func(ctx context.Context, p *backend.Pod, container string, opts backend.LogOptions, w io.Writer) error
+
+// localLogPods are the pods of a local backend that logs reads: those --selector
+// matches, or the first (best) of what the argument names.
+func localLogPods(ctx context.Context, cmd *cobra.Command, g *globals, selector string, args []string) ([]view, logReader, error) {
+	b, err := g.backend(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	read := func(ctx context.Context, p *backend.Pod, container string, opts backend.LogOptions, w io.Writer) error {
+		return b.Logs(ctx, p.ID, container, opts, w)
+	}
+	if selector != "" {
+		sel, err := manifest.ParseSelector(selector)
+		if err != nil {
+			return nil, nil, invalid("--selector: %v", err)
+		}
+		_, all, err := appViews(ctx, cmd, g, b, "Pod")
+		if err != nil {
+			return nil, nil, err
+		}
+		var pods []view
+		for _, v := range all {
+			if ok, _ := sel.Matches(v.labels); ok {
+				pods = append(pods, v)
+			}
+		}
+		return pods, read, nil
+	}
+	pods, what, err := targetPods(ctx, cmd, g, b, args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	return onePod(g, pods, what), read, nil
+}
+
+// clusterLogPods is localLogPods on a cluster: the pods of the namespace that
+// --selector matches (the API server selects them), or what the argument names; their
+// logs come through the API server (the node's kubelet serves them).
+func clusterLogPods(ctx context.Context, g *globals, selector string, args []string) ([]view, logReader, error) {
+	var t *kubernetes.Target
+	var pods []view
+	var err error
+	if selector != "" {
+		if _, err := manifest.ParseSelector(selector); err != nil {
+			return nil, nil, invalid("--selector: %v", err)
+		}
+		if t, err = clusterTarget(ctx, g); err != nil {
+			return nil, nil, err
+		}
+		objs, err := t.List(ctx, "pods", t.Namespace, selector, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, o := range objs {
+			v := clusterView(o)
+			if v.pod, err = kubernetes.PodOf(o); err != nil {
+				return nil, nil, err
+			}
+			pods = append(pods, v)
+		}
+	} else {
+		var owner view
+		if t, pods, owner, err = clusterPods(ctx, g, args[0]); err != nil {
+			return nil, nil, err
+		}
+		what := "pod/" + owner.name
+		if owner.pod == nil {
+			what = "object/" + owner.name
+		}
+		pods = onePod(g, pods, what)
+	}
+	read := func(ctx context.Context, p *backend.Pod, container string, opts backend.LogOptions, w io.Writer) error {
+		return t.Logs(ctx, p.Namespace, p.Name, container, opts, w)
+	}
+	return pods, read, nil
+}
+
+// onePod is kubectl's choice when an argument names an object with several pods: the
+// first (best) one, said on stderr.
+func onePod(g *globals, pods []view, what string) []view {
+	if len(pods) > 1 || what != "pod/"+pods[0].name {
+		if len(pods) > 1 {
+			fmt.Fprintf(g.stderr, "Found %d pods, using pod/%s\n", len(pods), pods[0].name)
+		}
+		pods = pods[:1]
+	}
+	return pods
 }
