@@ -10,6 +10,9 @@
 # engine: the least the engine itself allows, the same containers made with nothing but
 # its API (curl on its socket, all 30 at once): create + start each; then for the update
 # stop (grace 2 s) + remove each old one and create + start its replacement, all at once.
+# tender: the RSS of each app's kgit-tender (the host process that probes and restarts its
+# pods between kgit's commands), for a one-pod app (probed by HTTP every second) and for
+# the 30-pod app, and per pod.
 # Usage: bench/docker-vs-compose.sh [RUNS]   (median of RUNS, default 3)
 set -euo pipefail
 runs=${1:-3}
@@ -30,6 +33,7 @@ cleanup() {
   engine down || true
   (cd "$work/compose" 2>/dev/null && docker-compose -p kgitbench down -t 1 >/dev/null 2>&1) || true
   "$work/kgit" down --repo "$work/repo" --app bench >/dev/null 2>&1 || true
+  "$work/kgit" down --repo "$work/one" --app one >/dev/null 2>&1 || true
   docker rmi -f kgit-bench/app:v1 kgit-bench/app:v2 >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -77,11 +81,32 @@ running() {
   if ((n != 30)); then echo "expected 30 running containers of kgit-bench/app:$1, found $n" >&2; exit 1; fi
 }
 
+# tender_rss APP PODS: the RSS (KiB) of the app's tender (kgit-tender __tend APP), and per
+# pod; a missing tender voids the run (it is what keeps probing the pods between syncs).
+tender_rss() {
+  local p
+  p=$(pgrep -f "kgit-tender __tend $1\$" | head -1)
+  [[ -n $p ]] || { echo "no kgit-tender for app $1" >&2; exit 1; }
+  echo "tender_rss_$2 $(awk '/VmRSS/ {print $2}' "/proc/$p/status")" >> "$work/times"
+}
+# a one-pod app: the tender's whole cost falls on its one pod
+manifest1() {
+  mkdir -p "$work/one"; git -C "$work/one" init -q -b main
+  printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: one}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: one}}\n  template:\n    metadata: {labels: {app: one}}\n    spec:\n      containers:\n      - name: main\n        image: kgit-bench/app:v1\n        args: [serve, ":8080"]\n        readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}\n        livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}\n' >"$work/one/one.yaml"
+  git -C "$work/one" add . && git -C "$work/one" -c user.name=b -c user.email=b@b commit -qm one
+}
+manifest1
+
 for i in $(seq "$runs"); do
+  "$work/kgit" sync --repo "$work/one" --app one 2>/dev/null
+  sleep 5 # a few probe periods of the tender's own
+  tender_rss one 1
+  "$work/kgit" down --repo "$work/one" --app one 2>/dev/null
   t0=$(now); "$work/kgit" sync --repo "$work/repo" --app bench --ref v1 2>/dev/null; t1=$(now)
   running v1
   t2=$(now); "$work/kgit" sync --repo "$work/repo" --app bench --ref v2 2>/dev/null; t3=$(now)
   running v2
+  tender_rss bench 30
   "$work/kgit" down --repo "$work/repo" --app bench 2>/dev/null
   echo "kgit_up $(echo "$t1 - $t0" | bc)" >> "$work/times"
   echo "kgit_roll $(echo "$t3 - $t2" | bc)" >> "$work/times"
@@ -107,4 +132,8 @@ done
 cat "$work/times" >&2 # each run's figures
 for k in kgit_up compose_up engine_up kgit_roll compose_roll engine_roll; do
   printf '%-13s median of %d: %6.2f s\n' "$k" "$runs" "$(grep "^$k " "$work/times" | cut -d' ' -f2 | median)"
+done
+for n in 1 30; do
+  r=$(grep "^tender_rss_$n " "$work/times" | cut -d' ' -f2 | median)
+  printf 'kgit-tender of a %2d-pod app, median of %d: RSS %5d KiB, %5d KiB per pod\n' "$n" "$runs" "$r" "$((r / n))"
 done

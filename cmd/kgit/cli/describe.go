@@ -14,7 +14,7 @@ import (
 )
 
 func newDescribeCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:               "describe KIND/NAME",
 		Short:             "Show one object in detail, with its events",
 		Args:              exactArgs(1, "KIND/NAME, e.g. deploy/web"),
@@ -42,6 +42,8 @@ func newDescribeCmd(g *globals) *cobra.Command {
 			return describe(g.stdout, v, events, time.Now())
 		},
 	}
+	g.cluster.registerReadNamespace(cmd.Flags())
+	return cmd
 }
 
 // describe prints what kubectl prints of every object, the kind's own sections

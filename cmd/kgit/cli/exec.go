@@ -77,5 +77,6 @@ func newExecCmd(g *globals) *cobra.Command {
 	fl.StringVarP(&f.container, "container", "c", "", "container name (default: the kubectl.kubernetes.io/default-container annotation, else the first)")
 	fl.BoolVarP(&f.stdin, "stdin", "i", false, "pass stdin to the command")
 	fl.BoolVarP(&f.tty, "tty", "t", false, "stdin is a terminal: give the command one")
+	g.cluster.registerReadNamespace(cmd.Flags())
 	return cmd
 }

@@ -117,7 +117,19 @@ func appViews(ctx context.Context, cmd *cobra.Command, g *globals, b backend.Bac
 	if err != nil {
 		return "", nil, err
 	}
-	return kindViews(apps, states, kindArg)
+	kind, vs, err := kindViews(apps, states, kindArg)
+	if ns := g.cluster.namespace; ns != "" && err == nil {
+		// --namespace of a command that deploys or reads one object: only that namespace's
+		// objects (the Namespace objects themselves have none).
+		kept := vs[:0]
+		for _, v := range vs {
+			if v.namespace == ns || v.namespace == "" {
+				kept = append(kept, v)
+			}
+		}
+		vs = kept
+	}
+	return kind, vs, err
 }
 
 // allKinds is kubectl's "all" category.

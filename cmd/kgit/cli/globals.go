@@ -119,7 +119,7 @@ func (g *globals) backend(ctx context.Context) (backend.Backend, error) {
 		}
 		b = d
 	case KubernetesName:
-		return nil, invalid("this command does not read a cluster yet: with --backend kubernetes, use kubectl (sync, diff, render, rollback, rollout, scale, down, get, describe, events and logs POD work)")
+		return nil, invalid("this command does not read a cluster yet: with --backend kubernetes, use kubectl (sync, diff, render, rollback, rollout, scale, down, get, describe, events, logs, exec and port-forward work)")
 	default:
 		return nil, invalid("--backend %q: unknown backend (available: process, docker, podman, kubernetes)", name)
 	}

@@ -60,6 +60,7 @@ func newLogsCmd(g *globals) *cobra.Command {
 	fl.DurationVar(&f.since, "since", 0, "only lines newer than this, e.g. 5s, 2m, 3h (default: all)")
 	fl.StringVar(&f.sinceTime, "since-time", "", "only lines written from this time on (RFC3339)")
 	fl.BoolVar(&f.timestamps, "timestamps", false, "begin each line with the time it was written (RFC3339 with nanoseconds)")
+	g.cluster.registerReadNamespace(cmd.Flags())
 	return cmd
 }
 

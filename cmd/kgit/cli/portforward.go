@@ -80,6 +80,7 @@ func newPortForwardCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringSliceVar(&addresses, "address", []string{"localhost"}, "addresses to listen on (comma separated); localhost is 127.0.0.1 and ::1")
+	g.cluster.registerReadNamespace(cmd.Flags())
 	return cmd
 }
 

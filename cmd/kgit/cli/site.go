@@ -41,6 +41,13 @@ func (c *clusterFlags) registerNamespace(fl *pflag.FlagSet) {
 	fl.StringVarP(&c.namespace, "namespace", "n", "", "the namespace of objects that name none (default: default); on a cluster also that of the app's inventory and lock")
 }
 
+// registerReadNamespace adds --namespace to a command that reads one object by name:
+// where to look (on a cluster, default: the context's namespace; on a local backend,
+// default: every namespace).
+func (c *clusterFlags) registerReadNamespace(fl *pflag.FlagSet) {
+	fl.StringVarP(&c.namespace, "namespace", "n", "", "the namespace of the object (default: on a cluster the context's, on a local backend any)")
+}
+
 func (g *globals) backendChoice() string {
 	if g.backendName != "" {
 		return g.backendName
