@@ -576,7 +576,9 @@ type holder struct {
 }
 
 // lockOwnerGone reports whether the process that took the file lock on path (as
-// /proc/locks names it) has exited while the lock is still held.
+// /proc/locks names it) has exited while the lock is still held, or the lock is no
+// longer held at all (released since the try that failed: the child that shared it
+// has just exec'd).
 func lockOwnerGone(path string) bool {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -591,16 +593,18 @@ func lockOwnerGone(path string) bool {
 		return false
 	}
 	inode := ":" + strconv.FormatUint(sys.Ino, 10)
+	held := false
 	for _, line := range strings.Split(string(locks), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 6 || f[1] != "FLOCK" || !strings.HasSuffix(f[5], inode) {
 			continue
 		}
+		held = true
 		if pid, err := strconv.Atoi(f[4]); err == nil && pid > 0 && syscall.Kill(pid, 0) != nil {
 			return true
 		}
 	}
-	return false
+	return !held
 }
 
 func (h holder) String() string { return fmt.Sprintf("pid %d on %s", h.PID, h.Host) }
