@@ -239,7 +239,7 @@ func localLogPods(ctx context.Context, cmd *cobra.Command, g *globals, selector 
 	if err != nil {
 		return nil, nil, err
 	}
-	return onePod(g, pods, what), read, nil
+	return onePod(g, pods, what == "pod/"+pods[0].name), read, nil
 }
 
 // clusterLogPods is localLogPods on a cluster: the pods of the namespace that
@@ -272,11 +272,7 @@ func clusterLogPods(ctx context.Context, g *globals, selector string, args []str
 		if t, pods, owner, err = clusterPods(ctx, g, args[0]); err != nil {
 			return nil, nil, err
 		}
-		what := "pod/" + owner.name
-		if owner.pod == nil {
-			what = "object/" + owner.name
-		}
-		pods = onePod(g, pods, what)
+		pods = onePod(g, pods, owner.pod != nil)
 	}
 	read := func(ctx context.Context, p *backend.Pod, container string, opts backend.LogOptions, w io.Writer) error {
 		return t.Logs(ctx, p.Namespace, p.Name, container, opts, w)
@@ -286,8 +282,8 @@ func clusterLogPods(ctx context.Context, g *globals, selector string, args []str
 
 // onePod is kubectl's choice when an argument names an object with several pods: the
 // first (best) one, said on stderr.
-func onePod(g *globals, pods []view, what string) []view {
-	if len(pods) > 1 || what != "pod/"+pods[0].name {
+func onePod(g *globals, pods []view, namedPod bool) []view {
+	if len(pods) > 1 || !namedPod {
 		if len(pods) > 1 {
 			fmt.Fprintf(g.stderr, "Found %d pods, using pod/%s\n", len(pods), pods[0].name)
 		}
