@@ -94,7 +94,12 @@ spec:
 		if err != nil {
 			t.Fatalf("kubectl: %v\n%s", err, out)
 		}
-		return time.Since(start)
+		d := time.Since(start)
+		// the peer did the work: one server-side apply per object
+		if n := strings.Count(string(out), "serverside-applied"); n != 1000 {
+			t.Fatalf("kubectl applied %d objects, want 1000:\n%s", n, out)
+		}
+		return d
 	}
 	first := kgit() // creates everything, waits for the Deployments
 	t.Logf("first kgit sync (creates 1000 objects, waits for 100 Deployments): %v", first)

@@ -214,10 +214,11 @@ func controllerName(d *manifest.Deployment) string {
 	return reconcile.ObjectName(manifest.Key{Kind: kind, Name: d.Name})
 }
 
-// activePods counts the active pods of ReplicaSets.
+// activePods counts the active pods of ReplicaSets, with those being created.
 func activePods(rss []*RS) int {
 	n := 0
 	for _, rs := range rss {
+		n += rs.Expected
 		for _, p := range rs.Pods {
 			if p.Status.Active() {
 				n++
@@ -257,7 +258,7 @@ func (r *Local) scaleDownForRecreate(ctx context.Context, d *manifest.Deployment
 		}
 		phases = append(phases, ps)
 	}
-	return OldPodsRunning(counts, phases) || r.deletesPending() > 0, nil
+	return OldPodsRunning(counts, phases) || r.underWay() > 0, nil
 }
 
 // OldPodsRunning is the Recreate gate: an old ReplicaSet still counts pods, or has a
@@ -439,7 +440,7 @@ func (r *Local) cleanupHistory(ctx context.Context, d *manifest.Deployment, old 
 	byName := map[string]*RS{}
 	for i, rs := range old {
 		views[i] = HistoryRS{Name: rs.RS.Name, Revision: rs.RS.Annotations[RevisionAnnotation], Created: rs.Created,
-			SpecReplicas: rs.Replicas(), StatusReplicas: len(rs.Pods)}
+			SpecReplicas: rs.Replicas(), StatusReplicas: len(rs.Pods) + rs.Expected}
 		byName[rs.RS.Name] = rs
 	}
 	for _, name := range CleanupOrder(views, int(*limit)) {

@@ -31,12 +31,14 @@ type Local struct {
 	Schedulers Schedulers
 
 	mu       sync.Mutex
-	deleting map[string]bool            // pods being deleted in the background, by backend ID
-	names    map[string]int             // the same pods by namespace/name: a name is free once they are gone
-	deleted  map[string]time.Time       // pods this process deleted (see podKey), and when
-	seen     map[string]bool            // pod conditions already reported as events
-	hpaAt    map[manifest.Key]time.Time // when each autoscaler was last evaluated
-	routes   []*backend.Service         // every Service's route, for new pods' variables and hosts
+	deleting map[string]bool                 // pods being deleted in the background, by backend ID
+	names    map[string]int                  // the same pods by namespace/name: a name is free once they are gone
+	deleted  map[string]time.Time            // pods this process deleted (see podKey), and when
+	creating map[string]map[string]time.Time // pods created in the background, by RS then pod (namespace/name): when each was made (zero: under way)
+	failed   []error                         // background creations that failed, for the next pass
+	seen     map[string]bool                 // pod conditions already reported as events
+	hpaAt    map[manifest.Key]time.Time      // when each autoscaler was last evaluated
+	routes   []*backend.Service              // every Service's route, for new pods' variables and hosts
 	wg       sync.WaitGroup
 	errs     []error
 	actions  atomic.Int64 // changes the controllers made: scales, creations, deletions
@@ -202,6 +204,9 @@ func (r *Local) Converge(ctx context.Context, live reconcile.Live) error {
 // *reconcile.JobError for failed Jobs; both, joined, when both failed).
 func (r *Local) Step(ctx context.Context, st *State) (bool, error) {
 	r.settle(st)
+	if err := r.failedCreates(); err != nil {
+		return false, err
+	}
 	converged := true
 	var failed []string
 	var failedKeys []manifest.Key
@@ -308,7 +313,7 @@ func (r *Local) Step(ctx context.Context, st *State) (bool, error) {
 		}
 		return false, errors.Join(errs...)
 	}
-	return converged && r.deletesPending() == 0, nil
+	return converged && r.underWay() == 0, nil
 }
 
 // failure describes a failed rollout: the deadline, and the new pods that are not
@@ -381,9 +386,11 @@ func (r *Local) syncReplicaSet(ctx context.Context, st *State, rs *RS) (bool, er
 		}
 	}
 	want := rs.Replicas()
-	switch diff := len(active) - want; {
+	switch diff := len(active) + rs.Expected - want; {
 	case diff < 0:
 		return false, r.createPods(ctx, st, rs, -diff)
+	case diff > 0 && rs.Expected > 0:
+		return false, nil // as Kubernetes does, no deletions until its creations are seen
 	case diff > 0:
 		ranked := make([]rankedPod, len(active))
 		for i, p := range active {
@@ -396,7 +403,7 @@ func (r *Local) syncReplicaSet(ctx context.Context, st *State, rs *RS) (bool, er
 		return false, nil
 	}
 	c := Count(active, rs.RS.Spec.MinReadySeconds, r.now())
-	return c.Ready == want, nil
+	return c.Ready == want && rs.Expected == 0, nil
 }
 
 // deleteInactive removes a pod that no longer counts: finished, lost, or left half
@@ -412,7 +419,10 @@ func (r *Local) deleteInactive(ctx context.Context, p *backend.Pod) {
 	}
 }
 
-// createPods creates n pods of a ReplicaSet in parallel.
+// createPods starts the creation of n pods of a ReplicaSet in the background, as
+// Kubernetes' ReplicaSet controller does: the pass goes on (another Deployment's step, an
+// old set's scale-down) while they start, and each counts in rs.Expected until a listing
+// shows it. A creation that fails fails the next pass.
 func (r *Local) createPods(ctx context.Context, st *State, rs *RS, n int) error {
 	t := rs.RS.Spec.Template
 	resolved, err := st.resolve(rs.RS.Namespace, &t.Spec)
@@ -425,29 +435,45 @@ func (r *Local) createPods(ctx context.Context, st *State, rs *RS, n int) error 
 	}
 	labels := r.podLabels(t.Labels, rs.RS.Namespace, ownerKind, owner, t.Labels[HashLabel], rs.RS.Annotations[RevisionAnnotation], rs.Commit)
 	rsName := reconcile.ObjectName(manifest.Key{Kind: "ReplicaSet", Name: rs.RS.Name})
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
+	key := rs.RS.Namespace + "/" + rs.RS.Name
+	bg := context.WithoutCancel(ctx) // a creation under way finishes, as a deletion does
 	for range n {
-		wg.Add(1)
+		spec := backend.PodSpec{Name: PodName(rs.RS.Name), Namespace: rs.RS.Namespace, Labels: labels, Annotations: t.Annotations, Spec: t.Spec}.WithValues(resolved)
+		pod := spec.Namespace + "/" + spec.Name
+		r.mu.Lock()
+		if r.creating == nil {
+			r.creating = map[string]map[string]time.Time{}
+		}
+		if r.creating[key] == nil {
+			r.creating[key] = map[string]time.Time{}
+		}
+		r.creating[key][pod] = time.Time{}
+		r.mu.Unlock()
+		rs.Expected++
+		r.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			spec := backend.PodSpec{Name: PodName(rs.RS.Name), Namespace: rs.RS.Namespace, Labels: labels, Annotations: t.Annotations, Spec: t.Spec}.WithValues(resolved)
-			errs <- r.createPod(ctx, rsName, spec)
+			defer r.wg.Done()
+			err := r.createPod(bg, rsName, spec)
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if err != nil {
+				delete(r.creating[key], pod)
+				r.failed = append(r.failed, err)
+				return
+			}
+			r.creating[key][pod] = time.Now()
 		}()
 	}
-	wg.Wait()
-	close(errs)
-	return errors.Join(collect(errs)...)
+	return nil
 }
 
-func collect(errs chan error) []error {
-	var out []error
-	for err := range errs {
-		if err != nil {
-			out = append(out, err)
-		}
-	}
-	return out
+// failedCreates returns, once, the background creations that failed.
+func (r *Local) failedCreates() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := errors.Join(r.failed...)
+	r.failed = nil
+	return err
 }
 
 func (r *Local) createPod(ctx context.Context, owner string, spec backend.PodSpec) error {
@@ -532,10 +558,15 @@ func (r *Local) isDeleting(id string) bool {
 	return r.deleting[id]
 }
 
-func (r *Local) deletesPending() int {
+// underWay counts the deletions and creations under way or not yet seen.
+func (r *Local) underWay() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.deleting)
+	n := len(r.deleting)
+	for _, pods := range r.creating {
+		n += len(pods)
+	}
+	return n
 }
 
 // staleListing bounds how old a listing of pods can be: a pod deleted longer ago than
@@ -573,6 +604,43 @@ func (r *Local) settle(st *State) {
 	if len(r.deleted) > 0 { // a sync that deleted nothing copies no listing
 		st.dropPods(func(p *backend.Pod) bool { _, gone := r.deleted[podKey(p)]; return gone })
 	}
+	r.expect(st)
+}
+
+// expect counts into each RS the pods it is creating and those it created that the
+// listing does not show yet. A pod whose creation is under way is left out of the
+// listing (it may show half made) and counted; a created pod that a listing begun after
+// its creation does not show is gone, and no longer expected.
+func (r *Local) expect(st *State) {
+	if len(r.creating) == 0 {
+		return
+	}
+	listed := map[string]bool{}
+	for _, p := range st.Pods {
+		listed[p.Namespace+"/"+p.Name] = true
+	}
+	underWay := map[string]bool{}
+	for key, pods := range r.creating {
+		rs := st.ReplicaSets[key]
+		for pod, made := range pods {
+			switch {
+			case made.IsZero():
+				underWay[pod] = true
+			case listed[pod] || made.Before(st.Listed):
+				delete(pods, pod)
+				continue
+			}
+			if rs != nil {
+				rs.Expected++
+			}
+		}
+		if len(pods) == 0 {
+			delete(r.creating, key)
+		}
+	}
+	if len(underWay) > 0 {
+		st.dropPods(func(p *backend.Pod) bool { return underWay[p.Namespace+"/"+p.Name] })
+	}
 }
 
 // live drops pods that are being deleted.
@@ -588,13 +656,14 @@ func (r *Local) live(pods []*backend.Pod) []*backend.Pod {
 	return out
 }
 
-// WaitDeletes waits for the background deletions and returns their errors.
+// WaitDeletes waits for the background deletions and creations and returns their
+// errors.
 func (r *Local) WaitDeletes() error {
 	r.wg.Wait()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	err := errors.Join(r.errs...)
-	r.errs = nil
+	err := errors.Join(append(r.errs, r.failed...)...)
+	r.errs, r.failed = nil, nil
 	return err
 }
 

@@ -36,7 +36,10 @@ type RS struct {
 	Owner   manifest.Key // the Deployment, or the ReplicaSet itself when declared directly
 	Commit  string
 	Pods    []*backend.Pod
-	record  backend.Record
+	// Expected counts the pods this process is creating for the RS, or has created
+	// since the listing began, that Pods does not show: Kubernetes' "expectations".
+	Expected int
+	record   backend.Record
 }
 
 // Revision is the RS's deployment.kubernetes.io/revision, 0 when unset.
@@ -78,6 +81,8 @@ type State struct {
 	Objects     map[manifest.Key]*Object
 	ReplicaSets map[string]*RS // by namespace/name
 	Pods        []*backend.Pod // every pod, including those of ReplicaSets
+	// Listed is when the listing of the pods began: a pod created before then is in it.
+	Listed time.Time
 	// Orphans are pods whose owner has no record (a crash between two writes).
 	Orphans []*backend.Pod
 	// Routes are the Services as the backend routes them (with their addresses); only
@@ -181,11 +186,12 @@ func Load(ctx context.Context, b backend.Backend, app string) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	listed := time.Now()
 	pods, err := b.ListPods(ctx, sel)
 	if err != nil {
 		return nil, err
 	}
-	s := &State{Objects: map[manifest.Key]*Object{}, applied: map[manifest.Key]*reconcile.Applied{}, ReplicaSets: map[string]*RS{}, Pods: pods}
+	s := &State{Objects: map[manifest.Key]*Object{}, applied: map[manifest.Key]*reconcile.Applied{}, ReplicaSets: map[string]*RS{}, Pods: pods, Listed: listed}
 	for _, r := range records {
 		if err := s.addRecord(r); err != nil {
 			return nil, err
