@@ -694,12 +694,10 @@ func (b *Backend) removePodUID(ctx context.Context, ns, name, uid string, grace 
 
 // removeContainer removes a stopped container. Podman's API at times still sees a
 // container it has just stopped as running and refuses to remove it ("container state
-// improper", "is running or paused, refusing to clean up"; seen for seconds while its
-// cleanup races kgit's under load): kgit kills it and tries again, for about 8 s, before
-// it reports.
+// improper"): kgit kills it and tries again, a few times, before it reports.
 func (b *Backend) removeContainer(ctx context.Context, id string) error {
 	var err error
-	for try := range 12 {
+	for try := range 5 {
 		if _, err = b.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true}); err == nil || noSuch(err) {
 			return nil
 		}
@@ -709,7 +707,7 @@ func (b *Backend) removeContainer(ctx context.Context, id string) error {
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(time.Duration(min(try+1, 6)) * 150 * time.Millisecond):
+		case <-time.After(time.Duration(try+1) * 100 * time.Millisecond):
 		}
 		zero := 0
 		_, _ = b.cli.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &zero})
