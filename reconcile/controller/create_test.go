@@ -179,4 +179,3 @@ func mustLoad(t *testing.T, b backend.Backend) *State {
 	}
 	return st
 }
-
