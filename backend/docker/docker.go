@@ -25,9 +25,10 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
-	"github.com/moby/moby/client"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/docker/engine"
+	"kgit.dev/kgit/backend/probe"
 	"kgit.dev/kgit/manifest"
 )
 
@@ -57,7 +58,7 @@ const (
 
 // Backend runs pods as Docker containers.
 type Backend struct {
-	cli        *client.Client
+	cli        *engine.Client
 	name       string // Name, or PodmanName
 	host       string
 	log        io.Writer // image pulls report here
@@ -71,24 +72,22 @@ type Backend struct {
 	images     sync.Map // "policy image" -> when it was settled (present, or pulled)
 	imageLocks sync.Map // "policy image" -> *sync.Mutex: one check per image at a time
 	engineMu   sync.Mutex
-	engine     string         // "Docker" or "Podman", once asked
-	lastExits  map[string]int // Podman: "ID START" -> the exit code before that restart
-	tend       tending        // the apps' tenders (tender.go)
-	inspected  inspections    // the containers' last inspections (inspect.go)
+	engine     string          // "Docker" or "Podman", once asked
+	lastExits  map[string]int  // Podman: "ID START" -> the exit code before that restart
+	tend       tending         // the apps' tenders (tender.go)
+	tls        probe.Handshake // secures HTTPS probes and hooks (nil: they fail, saying why)
+	inspected  inspections     // the containers' last inspections (inspect.go)
 }
 
 // New connects to the engine named by DOCKER_HOST and the usual Docker environment.
 // Pull progress goes to log.
 func New(log io.Writer) (*Backend, error) {
-	cli, err := client.New(client.FromEnv, client.WithUserAgent("kgit"))
+	cli, err := engine.FromEnv()
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
-	return &Backend{cli: cli, name: Name, host: cli.DaemonHost(), log: log, probes: map[string]*probeState{}}, nil
+	return &Backend{cli: cli, name: Name, host: cli.Host(), log: log, probes: map[string]*probeState{}}, nil
 }
-
-// Client is the engine client (tests use it to build images and clean up).
-func (b *Backend) Client() *client.Client { return b.cli }
 
 // Name implements backend.Backend.
 func (b *Backend) Name() string { return b.name }
@@ -101,7 +100,7 @@ func (b *Backend) Host() string { return b.host }
 func (b *Backend) Available(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := b.cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+	if err := b.cli.Ping(ctx); err != nil {
 		return fmt.Errorf("%s: cannot reach the engine at %s: %w", b.name, b.host, err)
 	}
 	return nil
@@ -139,7 +138,7 @@ func containerName(ns, pod, c string) string { return "kgit-" + ns + "-" + pod +
 // CreatePod makes sure the images are there (per imagePullPolicy), then creates and
 // starts one container per pod container.
 func (b *Backend) CreatePod(ctx context.Context, spec backend.PodSpec) (*backend.Pod, error) {
-	defer b.ensureTender(spec.Labels[backend.LabelApp])
+	defer b.ensureTender(&spec)
 	p, err := b.createPod(ctx, spec)
 	if err != nil && (strings.Contains(err.Error(), "Address already in use") || strings.Contains(err.Error(), "already allocated")) {
 		// Another kgit gave the address to its pod since the addresses were listed
@@ -238,14 +237,13 @@ func (b *Backend) createPod(ctx context.Context, spec backend.PodSpec) (*backend
 		default:
 			host.NetworkMode = container.NetworkMode("container:" + first)
 		}
-		res, err := b.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: containerName(spec.Namespace, spec.Name, c.Name),
-			Config: cfg, HostConfig: host, NetworkingConfig: netcfg})
+		req := container.CreateRequest{Config: cfg, HostConfig: host, NetworkingConfig: netcfg}
+		res, err := b.cli.ContainerCreate(ctx, containerName(spec.Namespace, spec.Name, c.Name), req)
 		if err != nil && netcfg != nil && networkGone(err) {
 			// kgit's network was removed meanwhile (docker network prune): make it again.
 			if netID, _, err = b.network(ctx); err == nil {
 				netcfg.EndpointsConfig[NetworkName].NetworkID = netID
-				res, err = b.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: containerName(spec.Namespace, spec.Name, c.Name),
-					Config: cfg, HostConfig: host, NetworkingConfig: netcfg})
+				res, err = b.cli.ContainerCreate(ctx, containerName(spec.Namespace, spec.Name, c.Name), req)
 			}
 		}
 		if err != nil {
@@ -267,7 +265,7 @@ func (b *Backend) createPod(ctx context.Context, spec backend.PodSpec) (*backend
 		// With init containers, only the first starts now; Tend starts each of the others
 		// in its turn, as the kubelet does.
 		if nInit == 0 || i == 0 {
-			if _, err := b.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
+			if err := b.cli.ContainerStart(ctx, res.ID); err != nil {
 				_ = b.removePodUID(ctx, spec.Namespace, spec.Name, uid, 0)
 				return nil, fmt.Errorf("docker: start container %s of pod %s: %w", c.Name, spec.Name, err)
 			}
@@ -283,9 +281,9 @@ func (b *Backend) createPod(ctx context.Context, spec backend.PodSpec) (*backend
 
 // containerList lists containers. Podman fails a listing that meets a container whose
 // process has just exited ("read /proc/PID/cgroup: no such process"): it is asked again.
-func (b *Backend) containerList(ctx context.Context, opts client.ContainerListOptions) (client.ContainerListResult, error) {
+func (b *Backend) containerList(ctx context.Context, f engine.Filters) ([]container.Summary, error) {
 	for i := 1; ; i++ {
-		res, err := b.cli.ContainerList(ctx, opts)
+		res, err := b.cli.ContainerList(ctx, true, f)
 		if err == nil || i == 5 || !strings.Contains(err.Error(), "/proc/") {
 			return res, err
 		}
@@ -406,7 +404,7 @@ func restartPolicy(p string) container.RestartPolicy {
 func (b *Backend) network(ctx context.Context) (string, netip.Prefix, error) {
 	b.netMu.Lock()
 	defer b.netMu.Unlock()
-	res, err := b.cli.NetworkInspect(ctx, NetworkName, client.NetworkInspectOptions{})
+	res, err := b.cli.NetworkInspect(ctx, NetworkName)
 	if err != nil {
 		subnet := os.Getenv("KGIT_DOCKER_SUBNET")
 		if subnet == "" {
@@ -419,11 +417,11 @@ func (b *Backend) network(ctx context.Context) (string, netip.Prefix, error) {
 		if perr != nil {
 			return "", netip.Prefix{}, fmt.Errorf("docker: KGIT_DOCKER_SUBNET %q: %w", subnet, perr)
 		}
-		_, cerr := b.cli.NetworkCreate(ctx, NetworkName, client.NetworkCreateOptions{Driver: "bridge",
+		cerr := b.cli.NetworkCreate(ctx, network.CreateRequest{Name: NetworkName, Driver: "bridge",
 			Labels: map[string]string{backend.LabelManagedBy: backend.ManagedBy},
 			IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: prefix}}}})
 		// Another kgit (or another goroutine) may have created it meanwhile: look again.
-		if res, err = b.cli.NetworkInspect(ctx, NetworkName, client.NetworkInspectOptions{}); err != nil {
+		if res, err = b.cli.NetworkInspect(ctx, NetworkName); err != nil {
 			if cerr == nil {
 				cerr = err
 			}
@@ -449,13 +447,12 @@ func (b *Backend) allocateIP(ctx context.Context, key string, subnet netip.Prefi
 	// of creations shares it (b.taken covers this process's own), and an address another
 	// kgit took meanwhile makes the engine refuse the create, which is retried.
 	if time.Since(b.usedAt) > time.Second {
-		res, err := b.containerList(ctx, client.ContainerListOptions{All: true,
-			Filters: make(client.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy)})
+		res, err := b.containerList(ctx, make(engine.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy))
 		if err != nil {
 			return netip.Addr{}, fmt.Errorf("docker: list containers: %w", err)
 		}
 		b.used = map[string]bool{}
-		for _, c := range res.Items {
+		for _, c := range res {
 			b.used[c.Labels[labelPodIP]] = true
 		}
 		b.usedAt = time.Now()
@@ -508,16 +505,16 @@ func (b *Backend) ListPods(ctx context.Context, selector map[string]string) ([]*
 }
 
 func (b *Backend) listPods(ctx context.Context, selector map[string]string, probe bool) ([]*backend.Pod, error) {
-	f := make(client.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy).Add("label", labelPod)
+	f := make(engine.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy).Add("label", labelPod)
 	for k, v := range selector {
 		f = f.Add("label", k+"="+v)
 	}
-	res, err := b.containerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	res, err := b.containerList(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("docker: list containers: %w", err)
 	}
 	groups := map[string][]container.Summary{}
-	for _, c := range res.Items {
+	for _, c := range res {
 		key := c.Labels[backend.LabelNamespace] + "_" + c.Labels[labelPod] + "_" + c.Labels[labelPodUID]
 		groups[key] = append(groups[key], c)
 	}
@@ -571,14 +568,14 @@ func (b *Backend) pod(ctx context.Context, id string, cs []container.Summary, pr
 		}
 		var lastExit *int
 		if b.Podman(ctx) {
-			lastExit = b.podmanLastExit(ctx, ins.Container)
+			lastExit = b.podmanLastExit(ctx, ins)
 		}
-		cst := containerStatus(c.Name, ins.Container, b.Podman(ctx), lastExit, time.Now())
+		cst := containerStatus(c.Name, ins, b.Podman(ctx), lastExit, time.Now())
 		if i < nInit && cst.State == backend.StateWaiting && cst.Reason == "ContainerCreating" {
 			cst.Reason = "PodInitializing"
 		}
 		if probe {
-			b.observe(ctx, p, &c, ins.Container, &cst)
+			b.observe(ctx, p, &c, ins, &cst)
 		} else {
 			cst.Ready = cst.State == backend.StateRunning && c.ReadinessProbe == nil && c.StartupProbe == nil
 		}
@@ -653,27 +650,27 @@ func (b *Backend) DeletePod(ctx context.Context, id string, grace time.Duration)
 }
 
 func (b *Backend) removePodUID(ctx context.Context, ns, name, uid string, grace time.Duration) error {
-	f := make(client.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy).
+	f := make(engine.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy).
 		Add("label", backend.LabelNamespace+"="+ns).Add("label", labelPod+"="+name)
 	if uid != "" {
 		f = f.Add("label", labelPodUID+"="+uid)
 	}
-	res, err := b.containerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	res, err := b.containerList(ctx, f)
 	if err != nil {
 		return fmt.Errorf("docker: list containers of pod %s: %w", name, err)
 	}
-	if len(res.Items) > 0 && grace > 0 {
-		if err := b.drain(ctx, ns, name, uid, res.Items[0].Labels); err != nil {
+	if len(res) > 0 && grace > 0 {
+		if err := b.drain(ctx, ns, name, uid, res[0].Labels); err != nil {
 			return fmt.Errorf("docker: drain pod %s: %w", name, err)
 		}
 	}
 	// The containers that join the first one's network go first.
-	sort.Slice(res.Items, func(i, j int) bool { return res.Items[i].Labels[labelIndex] > res.Items[j].Labels[labelIndex] })
+	sort.Slice(res, func(i, j int) bool { return res[i].Labels[labelIndex] > res[j].Labels[labelIndex] })
 	var errs []error
 	deadline := time.Now().Add(grace) // preStop hooks count against the grace period
-	for _, c := range res.Items {
+	for _, c := range res {
 		secs := int(math.Round(b.preStop(ctx, specContainer(c.Labels), c.ID, max(time.Until(deadline), 0)).Seconds()))
-		if _, err := b.cli.ContainerStop(ctx, c.ID, client.ContainerStopOptions{Timeout: &secs}); err != nil && !noSuch(err) {
+		if err := b.cli.ContainerStop(ctx, c.ID, &secs); err != nil && !noSuch(err) {
 			errs = append(errs, err)
 		}
 		if err := b.removeContainer(ctx, c.ID); err != nil {
@@ -698,7 +695,7 @@ func (b *Backend) removePodUID(ctx context.Context, ns, name, uid string, grace 
 func (b *Backend) removeContainer(ctx context.Context, id string) error {
 	var err error
 	for try := range 5 {
-		if _, err = b.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true}); err == nil || noSuch(err) {
+		if err = b.cli.ContainerRemove(ctx, id, true); err == nil || noSuch(err) {
 			return nil
 		}
 		if !strings.Contains(err.Error(), "state improper") {
@@ -710,7 +707,7 @@ func (b *Backend) removeContainer(ctx context.Context, id string) error {
 		case <-time.After(time.Duration(try+1) * 100 * time.Millisecond):
 		}
 		zero := 0
-		_, _ = b.cli.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &zero})
+		_ = b.cli.ContainerStop(ctx, id, &zero)
 	}
 	return err
 }

@@ -42,7 +42,7 @@ func TestConformance(t *testing.T) {
 			// as `docker stop` does: the engine will not restart it on its own
 			name := "kgit-" + p.Namespace + "-" + p.Name + "-" + p.Spec.Containers[0].Name
 			timeout := 1
-			if _, err := b.Client().ContainerStop(context.Background(), name, client.ContainerStopOptions{Timeout: &timeout}); err != nil {
+			if _, err := dockertest.Client(b).ContainerStop(context.Background(), name, client.ContainerStopOptions{Timeout: &timeout}); err != nil {
 				t.Fatal(err)
 			}
 		},
@@ -86,7 +86,7 @@ func TestVolumesLabelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	volumes := func() map[string]map[string]string {
-		res, err := b.Client().VolumeList(ctx, client.VolumeListOptions{})
+		res, err := dockertest.Client(b).VolumeList(ctx, client.VolumeListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,7 +8,7 @@ import (
 	"os"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
-	"github.com/moby/moby/client"
+	"github.com/moby/moby/api/types/container"
 	"golang.org/x/term"
 
 	"kgit.dev/kgit/backend"
@@ -17,21 +17,21 @@ import (
 // Exec implements backend.Execer through the engine's exec, as the exec probes run.
 // With a terminal, the user's terminal is put in raw mode for the command's life: the
 // engine's terminal then does the line editing and turns ^C into a signal.
-func (b *Backend) Exec(ctx context.Context, p *backend.Pod, container string, opts backend.ExecOptions) (int, error) {
-	name := containerName(p.Namespace, p.Name, container)
-	var size client.ConsoleSize
+func (b *Backend) Exec(ctx context.Context, p *backend.Pod, cname string, opts backend.ExecOptions) (int, error) {
+	name := containerName(p.Namespace, p.Name, cname)
+	var size *[2]uint // height, width
 	out, _ := opts.Stdout.(*os.File)
 	if opts.TTY && out != nil {
 		if w, h, err := term.GetSize(int(out.Fd())); err == nil {
-			size = client.ConsoleSize{Height: uint(h), Width: uint(w)}
+			size = &[2]uint{uint(h), uint(w)}
 		}
 	}
-	ex, err := b.cli.ExecCreate(ctx, name, client.ExecCreateOptions{Cmd: opts.Command, TTY: opts.TTY, ConsoleSize: size,
+	ex, err := b.cli.ExecCreate(ctx, name, container.ExecCreateRequest{Cmd: opts.Command, Tty: opts.TTY, ConsoleSize: size,
 		AttachStdin: opts.Stdin != nil, AttachStdout: true, AttachStderr: true})
 	if err != nil {
 		return 0, fmt.Errorf("docker: exec in %s: %w", name, err)
 	}
-	att, err := b.cli.ExecAttach(ctx, ex.ID, client.ExecAttachOptions{TTY: opts.TTY, ConsoleSize: size})
+	att, err := b.cli.ExecStart(ctx, ex, opts.TTY, size)
 	if err != nil {
 		return 0, fmt.Errorf("docker: exec in %s: %w", name, err)
 	}
@@ -65,11 +65,14 @@ func (b *Backend) Exec(ctx context.Context, p *backend.Pod, container string, op
 	if err != nil {
 		return 0, fmt.Errorf("docker: exec in %s: %w", name, err)
 	}
-	res, err := b.cli.ExecInspect(context.WithoutCancel(ctx), ex.ID, client.ExecInspectOptions{})
+	res, err := b.cli.ExecInspect(context.WithoutCancel(ctx), ex)
+	if err == nil && res.ExitCode == nil {
+		err = fmt.Errorf("the engine has no exit code for exec %s", ex)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("docker: exec in %s: %w", name, err)
 	}
-	return res.ExitCode, nil
+	return *res.ExitCode, nil
 }
 
 // DialPod implements backend.PortForwarder: the pods' addresses on kgit's network are

@@ -2,12 +2,14 @@ package docker
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/moby/moby/client"
+	"github.com/moby/moby/api/types/jsonstream"
 
 	"kgit.dev/kgit/manifest"
 )
@@ -75,11 +77,15 @@ func (b *Backend) pull(ctx context.Context, image string, present bool, auth str
 	if b.log != nil {
 		fmt.Fprintf(b.log, "pulling image %s\n", image)
 	}
-	resp, err := b.cli.ImagePull(ctx, image, client.ImagePullOptions{RegistryAuth: auth})
+	resp, err := b.cli.ImagePull(ctx, image, auth)
 	if err == nil {
-		for msg, merr := range resp.JSONMessages(ctx) {
-			if merr != nil {
-				err = merr
+		dec := json.NewDecoder(resp)
+		for {
+			var msg jsonstream.Message
+			if merr := dec.Decode(&msg); merr != nil {
+				if merr != io.EOF {
+					err = merr
+				}
 				break
 			}
 			if msg.Error != nil {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 )
 
 // inspectFresh is how long an inspection of a container stands while the engine's
@@ -26,12 +25,12 @@ type inspections struct {
 type inspection struct {
 	at     time.Time
 	status string // the listing's state and status when it was taken
-	res    client.ContainerInspectResult
+	res    container.InspectResponse
 }
 
 // inspect returns the container's inspection, taken again unless the one taken less
 // than inspectFresh ago saw the same listing.
-func (b *Backend) inspect(ctx context.Context, sum container.Summary) (client.ContainerInspectResult, error) {
+func (b *Backend) inspect(ctx context.Context, sum container.Summary) (container.InspectResponse, error) {
 	status := string(sum.State) + "/" + sum.Status
 	now := time.Now()
 	b.inspected.mu.Lock()
@@ -40,7 +39,7 @@ func (b *Backend) inspect(ctx context.Context, sum container.Summary) (client.Co
 		return in.res, nil
 	}
 	b.inspected.mu.Unlock()
-	res, err := b.cli.ContainerInspect(ctx, sum.ID, client.ContainerInspectOptions{})
+	res, err := b.cli.ContainerInspect(ctx, sum.ID)
 	if err != nil {
 		return res, err
 	}

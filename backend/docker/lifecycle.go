@@ -9,11 +9,10 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
+	"github.com/moby/moby/api/types/volume"
 
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/backend/probe"
-	"kgit.dev/kgit/backend/probe/probetls"
 	"kgit.dev/kgit/manifest"
 )
 
@@ -54,7 +53,7 @@ func (b *Backend) postStarted(ctx context.Context, p *backend.Pod, c *manifest.C
 	}
 	b.mu.Unlock()
 	if state == "" {
-		if _, err := b.cli.VolumeInspect(ctx, hookVolume(ins.ID, cst.StartedAt), client.VolumeInspectOptions{}); err == nil {
+		if _, err := b.cli.VolumeInspect(ctx, hookVolume(ins.ID, cst.StartedAt)); err == nil {
 			b.setHook(ps, hookDone, "")
 			return true
 		}
@@ -85,14 +84,14 @@ func (b *Backend) runPostStart(p *backend.Pod, c *manifest.Container, ins contai
 	}
 	labels := map[string]string{backend.LabelManagedBy: backend.ManagedBy, backend.LabelNamespace: p.Namespace,
 		labelPod: p.Name, labelPodUID: p.UID, labelHook: c.Name}
-	if _, err := b.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: hookVolume(ins.ID, started), Labels: labels}); err != nil {
+	if _, err := b.cli.VolumeCreate(ctx, volume.CreateRequest{Name: hookVolume(ins.ID, started), Labels: labels}); err != nil {
 		fmt.Fprintf(os.Stderr, "warning: docker: record the postStart hook of %s: %v\n", containerName(p.Namespace, p.Name, c.Name), err)
 	}
 	b.setHook(ps, hookDone, "")
 }
 
 func (b *Backend) hookTarget(c *manifest.Container, ins container.InspectResponse) probe.Target {
-	return probe.Target{Container: c, TLS: probetls.Handshake,
+	return probe.Target{Container: c, TLS: b.tls,
 		Exec: func(ctx context.Context, command []string) (bool, string) { return b.execProbe(ctx, ins.ID, command) },
 		Addr: func(host string, port manifest.IntOrString) (string, int, error) {
 			return probeTarget(c, ins, host, port)
@@ -109,14 +108,14 @@ func (b *Backend) preStop(ctx context.Context, c *manifest.Container, id string,
 	if c == nil || c.Lifecycle == nil || c.Lifecycle.PreStop == nil || grace <= 0 {
 		return grace
 	}
-	ins, err := b.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
-	if err != nil || ins.Container.State == nil || !ins.Container.State.Running {
+	ins, err := b.cli.ContainerInspect(ctx, id)
+	if err != nil || ins.State == nil || !ins.State.Running {
 		return grace
 	}
 	deadline := time.Now().Add(grace)
 	hctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	if err := probe.Hook(hctx, "PreStop", c.Lifecycle.PreStop, b.hookTarget(c, ins.Container)); err != nil {
+	if err := probe.Hook(hctx, "PreStop", c.Lifecycle.PreStop, b.hookTarget(c, ins)); err != nil {
 		fmt.Fprintf(os.Stderr, "warning: FailedPreStopHook: %v\n", err)
 	}
 	return max(time.Until(deadline), minGraceAfterPreStop)

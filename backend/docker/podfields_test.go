@@ -204,7 +204,7 @@ func TestSecurityAndResources(t *testing.T) {
 	if _, out := execIn(t, b, p, "/testapp", "id"); strings.TrimSpace(out) != "1234:4321" {
 		t.Errorf("runs as %q, want 1234:4321", out)
 	}
-	ins, err := b.Client().ContainerInspect(context.Background(), "kgit-default-locked-main", client.ContainerInspectOptions{})
+	ins, err := dockertest.Client(b).ContainerInspect(context.Background(), "kgit-default-locked-main", client.ContainerInspectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
+	"github.com/moby/moby/api/types/events"
+
+	"kgit.dev/kgit/backend/docker/engine"
 )
 
 // What differs on Podman's Docker-compatible API, and how kgit makes up for it.
@@ -44,15 +47,14 @@ func newPodman(ctx context.Context, log io.Writer, sockets []string) (*Backend, 
 		if _, err := os.Stat(sock); err != nil {
 			continue
 		}
-		cli, err := client.New(client.WithHost(host), client.WithUserAgent("kgit"))
+		cli, err := engine.New(host)
 		if err != nil {
 			return nil, fmt.Errorf("podman: %w", err)
 		}
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true})
+		err = cli.Ping(pctx)
 		cancel()
 		if err != nil {
-			cli.Close()
 			continue
 		}
 		return &Backend{cli: cli, name: PodmanName, host: host, log: log, probes: map[string]*probeState{}}, nil
@@ -68,7 +70,7 @@ func (b *Backend) Podman(ctx context.Context) bool {
 	b.engineMu.Lock()
 	defer b.engineMu.Unlock()
 	if b.engine == "" {
-		res, err := b.cli.ServerVersion(ctx, client.ServerVersionOptions{})
+		res, err := b.cli.ServerVersion(ctx)
 		if err != nil {
 			return false // asked again next time
 		}
@@ -113,27 +115,28 @@ func (b *Backend) podmanLastExit(ctx context.Context, c container.InspectRespons
 	// left at the start of the current run.
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	res := b.cli.Events(ctx, client.EventsListOptions{
-		Since:   strconv.FormatInt(started.Add(-10*time.Second).Unix(), 10), // Podman restarts at once
-		Until:   strconv.FormatInt(time.Now().Add(2*time.Second).Unix(), 10),
-		Filters: make(client.Filters).Add("container", c.ID)})
+	stream, err := b.cli.Events(ctx,
+		strconv.FormatInt(started.Add(-10*time.Second).Unix(), 10), // Podman restarts at once
+		strconv.FormatInt(time.Now().Add(2*time.Second).Unix(), 10),
+		make(engine.Filters).Add("container", c.ID))
+	if err != nil {
+		return nil
+	}
+	defer stream.Close()
 	found := false
+	dec := json.NewDecoder(stream)
 loop:
 	for {
-		select {
-		case m, ok := <-res.Messages:
-			if !ok {
-				break loop
+		var m events.Message
+		if dec.Decode(&m) != nil {
+			break
+		}
+		switch {
+		case (m.Action == "die" || m.Action == "died") && m.TimeNano <= started.UnixNano():
+			if n, err := strconv.Atoi(m.Actor.Attributes["containerExitCode"]); err == nil {
+				code, found = n, true
 			}
-			switch {
-			case (m.Action == "die" || m.Action == "died") && m.TimeNano <= started.UnixNano():
-				if n, err := strconv.Atoi(m.Actor.Attributes["containerExitCode"]); err == nil {
-					code, found = n, true
-				}
-			case m.Action == "start" && m.TimeNano >= started.UnixNano():
-				break loop
-			}
-		case <-res.Err:
+		case m.Action == "start" && m.TimeNano >= started.UnixNano():
 			break loop
 		}
 	}

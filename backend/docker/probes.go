@@ -15,11 +15,9 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
-	"github.com/moby/moby/client"
 
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/backend/probe"
-	"kgit.dev/kgit/backend/probe/probetls"
 	"kgit.dev/kgit/manifest"
 )
 
@@ -184,7 +182,7 @@ func (b *Backend) check(ctx context.Context, c *manifest.Container, p *manifest.
 		if err != nil {
 			return false, err.Error()
 		}
-		return probe.HTTP(ctx, p.HTTPGet, host, port, timeout, probetls.Handshake)
+		return probe.HTTP(ctx, p.HTTPGet, host, port, timeout, b.tls)
 	case p.TCPSocket != nil:
 		host, port, err := target(p.TCPSocket.Host, p.TCPSocket.Port)
 		if err != nil {
@@ -225,11 +223,11 @@ func probeTarget(c *manifest.Container, ins container.InspectResponse, host stri
 
 // execProbe runs a command in the container through the engine.
 func (b *Backend) execProbe(ctx context.Context, id string, cmd []string) (bool, string) {
-	ex, err := b.cli.ExecCreate(ctx, id, client.ExecCreateOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
+	ex, err := b.cli.ExecCreate(ctx, id, container.ExecCreateRequest{Cmd: cmd, AttachStdout: true, AttachStderr: true})
 	if err != nil {
 		return false, err.Error()
 	}
-	att, err := b.cli.ExecAttach(ctx, ex.ID, client.ExecAttachOptions{})
+	att, err := b.cli.ExecStart(ctx, ex, false, nil)
 	if err != nil {
 		return false, err.Error()
 	}
@@ -245,13 +243,16 @@ func (b *Backend) execProbe(ctx context.Context, id string, cmd []string) (bool,
 	case <-ctx.Done():
 		return false, fmt.Sprintf("command %q timed out", strings.Join(cmd, " "))
 	}
-	res, err := b.cli.ExecInspect(ctx, ex.ID, client.ExecInspectOptions{})
+	res, err := b.cli.ExecInspect(ctx, ex)
 	if err != nil {
 		return false, err.Error()
 	}
 	output := strings.TrimSpace(out.String())
-	if res.ExitCode != 0 {
-		return false, fmt.Sprintf("command %q exited with %d: %s", strings.Join(cmd, " "), res.ExitCode, output)
+	if res.ExitCode == nil {
+		return false, fmt.Sprintf("command %q: the engine has no exit code for it", strings.Join(cmd, " "))
+	}
+	if *res.ExitCode != 0 {
+		return false, fmt.Sprintf("command %q exited with %d: %s", strings.Join(cmd, " "), *res.ExitCode, output)
 	}
 	return true, output
 }
@@ -261,7 +262,7 @@ func (b *Backend) execProbe(ctx context.Context, id string, cmd []string) (bool,
 // a container that its pod's restart policy says should run but that the engine left
 // stopped (stopped or killed by hand: the engine never restarts those) is started again.
 func (b *Backend) Tend(ctx context.Context, p *backend.Pod) error {
-	b.ensureTender(p.Labels[backend.LabelApp])
+	b.ensureTender(&p.PodSpec)
 	delegated := b.tenderAlive(p.Labels[backend.LabelApp]) // the app's tender restarts, and counts, what is due
 	policy := p.Spec.RestartPolicy
 	var errs []error
@@ -298,9 +299,9 @@ func (b *Backend) Tend(ctx context.Context, p *backend.Pod) error {
 				left := int(math.Round(b.preStop(ctx, c, name, time.Duration(*secs)*time.Second).Seconds()))
 				var err error
 				if kill {
-					_, err = b.cli.ContainerStop(ctx, name, client.ContainerStopOptions{Timeout: &left})
+					err = b.cli.ContainerStop(ctx, name, &left)
 				} else {
-					_, err = b.cli.ContainerRestart(ctx, name, client.ContainerRestartOptions{Timeout: &left})
+					err = b.cli.ContainerRestart(ctx, name, &left)
 				}
 				if err != nil {
 					errs = append(errs, fmt.Errorf("docker: restart %s: %w", name, err))
@@ -311,7 +312,7 @@ func (b *Backend) Tend(ctx context.Context, p *backend.Pod) error {
 		case cs.State == backend.StateTerminated && !delegated && (policy == "Always" || policy == "OnFailure" && cs.ExitCode != 0):
 			// the engine may be restarting it at this moment (Docker: "is restarting";
 			// Podman restarts at once and then finds it running)
-			if _, err := b.cli.ContainerStart(ctx, name, client.ContainerStartOptions{}); err != nil && !strings.Contains(err.Error(), "is restarting") && !strings.Contains(err.Error(), "running") {
+			if err := b.cli.ContainerStart(ctx, name); err != nil && !strings.Contains(err.Error(), "is restarting") && !strings.Contains(err.Error(), "running") {
 				errs = append(errs, fmt.Errorf("docker: start %s again: %w", name, err))
 			} else if err == nil && b.tend.restarted != nil {
 				b.tend.restarted(name)
@@ -329,7 +330,7 @@ func (b *Backend) advanceInit(ctx context.Context, p *backend.Pod) error {
 	start := func(name string) error {
 		cname := containerName(p.Namespace, p.Name, name)
 		for i := 1; ; i++ {
-			_, err := b.cli.ContainerStart(ctx, cname, client.ContainerStartOptions{})
+			err := b.cli.ContainerStart(ctx, cname)
 			// The init container before this one held the pod's address; the engine
 			// releases it a moment after that container exits ("IPAM error: requested
 			// ip address ... is already allocated"): wait for it, a few times.

@@ -14,9 +14,9 @@ import (
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/volume"
-	"github.com/moby/moby/client"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/docker/engine"
 )
 
 // Records are volumes whose labels hold the object: labels cannot change, so an update
@@ -50,7 +50,7 @@ func (b *Backend) PutRecord(ctx context.Context, r backend.Record) error {
 	}
 	labels[backend.LabelNamespace] = r.Namespace
 	name := fmt.Sprintf("kgit-record-%s-%d", recordKey(r), gen)
-	if _, err := b.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: labels}); err != nil {
+	if _, err := b.cli.VolumeCreate(ctx, volume.CreateRequest{Name: name, Labels: labels}); err != nil {
 		return fmt.Errorf("docker: save record %s/%s: %w", r.Kind, r.Name, err)
 	}
 	return b.dropGenerations(ctx, recordKey(r), gen)
@@ -64,7 +64,7 @@ func (b *Backend) dropGenerations(ctx context.Context, key string, keep int64) e
 	}
 	for _, v := range vols {
 		if g, _ := strconv.ParseInt(v.Labels[labelGeneration], 10, 64); keep == 0 || g < keep {
-			if _, err := b.cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !noSuch(err) {
+			if err := b.cli.VolumeRemove(ctx, v.Name, true); err != nil && !noSuch(err) {
 				return fmt.Errorf("docker: remove record %s: %w", v.Name, err)
 			}
 		}
@@ -120,7 +120,7 @@ func (b *Backend) ListRecords(ctx context.Context, selector map[string]string) (
 // for the label). The engine filters, and the labels are checked again here: Podman
 // 4 takes a volume that matches any one of several label filters.
 func (b *Backend) volumeList(ctx context.Context, selector map[string]string) ([]volume.Volume, error) {
-	f := make(client.Filters)
+	f := make(engine.Filters)
 	for k, v := range selector {
 		if v == "" {
 			f = f.Add("label", k)
@@ -128,12 +128,12 @@ func (b *Backend) volumeList(ctx context.Context, selector map[string]string) ([
 			f = f.Add("label", k+"="+v)
 		}
 	}
-	res, err := b.cli.VolumeList(ctx, client.VolumeListOptions{Filters: f})
+	res, err := b.cli.VolumeList(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	out := res.Items[:0]
-	for _, v := range res.Items {
+	out := res[:0]
+	for _, v := range res {
 		if matches(v.Labels, selector) {
 			out = append(out, v)
 		}
@@ -173,7 +173,7 @@ func (b *Backend) Lock(ctx context.Context, app string, wait time.Duration) (fun
 	name := "kgit-lock-" + app
 	deadline := time.Now().Add(wait)
 	for {
-		res, err := b.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: name, Labels: map[string]string{
+		res, err := b.cli.VolumeCreate(ctx, volume.CreateRequest{Name: name, Labels: map[string]string{
 			backend.LabelManagedBy: backend.ManagedBy, backend.LabelApp: app, "kgit.dev/lock-token": token,
 			"kgit.dev/lock-holder": holder, "kgit.dev/lock-since": strconv.FormatInt(time.Now().Unix(), 10)}})
 		if err != nil && alreadyExists(err) {
@@ -184,20 +184,20 @@ func (b *Backend) Lock(ctx context.Context, app string, wait time.Duration) (fun
 		if err != nil {
 			return nil, fmt.Errorf("docker: lock app %s: %w", app, err)
 		}
-		v := res.Volume
+		v := res
 		if v.Labels["kgit.dev/lock-token"] == token {
 			stop := make(chan struct{})
 			go b.keepAlive(name, stop)
 			return func() {
 				close(stop)
 				ctx := context.WithoutCancel(ctx)
-				_, _ = b.cli.VolumeRemove(ctx, name, client.VolumeRemoveOptions{Force: true})
+				_ = b.cli.VolumeRemove(ctx, name, true)
 				b.removeAlive(ctx, name, time.Now().Unix()+1)
 			}, nil
 		}
 		since, _ := strconv.ParseInt(v.Labels["kgit.dev/lock-since"], 10, 64)
 		if time.Since(time.Unix(max(since, b.lastAlive(ctx, name)), 0)) > lockTTL {
-			_, _ = b.cli.VolumeRemove(ctx, name, client.VolumeRemoveOptions{Force: true})
+			_ = b.cli.VolumeRemove(ctx, name, true)
 			continue
 		}
 		if time.Now().After(deadline) {
@@ -220,7 +220,7 @@ func (b *Backend) keepAlive(name string, stop chan struct{}) {
 			return
 		case <-t.C:
 			now := time.Now().Unix()
-			_, _ = b.cli.VolumeCreate(context.Background(), client.VolumeCreateOptions{Name: fmt.Sprintf("%s-alive-%d", name, now),
+			_, _ = b.cli.VolumeCreate(context.Background(), volume.CreateRequest{Name: fmt.Sprintf("%s-alive-%d", name, now),
 				Labels: map[string]string{backend.LabelManagedBy: backend.ManagedBy, "kgit.dev/lock-alive": name}})
 			b.removeAlive(context.Background(), name, now)
 		}
@@ -253,7 +253,7 @@ func (b *Backend) lastAlive(ctx context.Context, name string) int64 {
 func (b *Backend) removeAlive(ctx context.Context, name string, before int64) {
 	for v, t := range b.aliveVolumes(ctx, name) {
 		if t < before {
-			_, _ = b.cli.VolumeRemove(ctx, v, client.VolumeRemoveOptions{Force: true})
+			_ = b.cli.VolumeRemove(ctx, v, true)
 		}
 	}
 }
@@ -266,24 +266,24 @@ func (b *Backend) Logs(ctx context.Context, id, container string, opts backend.L
 	}
 	ns, rest, _ := strings.Cut(id, "_")
 	name, uid, _ := strings.Cut(rest, "_")
-	res, err := b.containerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).
+	res, err := b.containerList(ctx, make(engine.Filters).
 		Add("label", backend.LabelNamespace+"="+ns).Add("label", labelPod+"="+name).Add("label", labelPodUID+"="+uid).
-		Add("label", labelContainer+"="+container)})
+		Add("label", labelContainer+"="+container))
 	if err != nil {
 		return fmt.Errorf("docker: %w", err)
 	}
-	if len(res.Items) == 0 {
+	if len(res) == 0 {
 		return fmt.Errorf("pod %s: %w", name, backend.ErrNotFound)
 	}
 	tail := "all"
 	if opts.Tail >= 0 {
 		tail = strconv.Itoa(opts.Tail)
 	}
-	lo := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: opts.Follow, Tail: tail, Timestamps: opts.Timestamps}
+	lo := engine.LogsOptions{Follow: opts.Follow, Tail: tail, Timestamps: opts.Timestamps}
 	if !opts.Since.IsZero() {
 		lo.Since = fmt.Sprintf("%d.%09d", opts.Since.Unix(), opts.Since.Nanosecond())
 	}
-	rc, err := b.cli.ContainerLogs(ctx, res.Items[0].ID, lo)
+	rc, err := b.cli.ContainerLogs(ctx, res[0].ID, lo)
 	if err != nil {
 		return fmt.Errorf("docker: logs of %s: %w", name, err)
 	}

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/moby/moby/client"
+	"github.com/moby/moby/api/types/volume"
 
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/backend/proxy"
@@ -195,7 +195,7 @@ func inServiceRange(off, size uint32) bool { return size >= 1024 && off >= size-
 func (b *Backend) holdAddress(ctx context.Context, netID, ip, op string) error {
 	bridge := "lo"
 	if !b.Podman(ctx) {
-		res, err := b.cli.NetworkInspect(ctx, netID, client.NetworkInspectOptions{})
+		res, err := b.cli.NetworkInspect(ctx, netID)
 		if err != nil {
 			return fmt.Errorf("docker: inspect network %s: %w", NetworkName, err)
 		}
@@ -365,7 +365,7 @@ func (b *Backend) drain(ctx context.Context, ns, pod, uid string, labels map[str
 	}
 	for _, r := range routes {
 		if proxy.Selects(r, ns, labels) {
-			_, err := b.cli.VolumeCreate(ctx, client.VolumeCreateOptions{Name: "kgit-draining-" + uid, Labels: map[string]string{
+			_, err := b.cli.VolumeCreate(ctx, volume.CreateRequest{Name: "kgit-draining-" + uid, Labels: map[string]string{
 				backend.LabelManagedBy: backend.ManagedBy, backend.LabelNamespace: ns, labelPod: pod, labelPodUID: uid, labelDraining: "true"}})
 			if err != nil {
 				return err

@@ -9,9 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/moby/moby/client"
-
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/docker/engine"
 	"kgit.dev/kgit/backend/proxy"
 )
 
@@ -39,7 +38,7 @@ func (b *Backend) proxies(ns, name string) []proxyProc {
 // proxyHost is the engine a proxy talks to: its DOCKER_HOST, or the default.
 func proxyHost(pid int) string {
 	environ, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
-	host := client.DefaultDockerHost
+	host := engine.DefaultHost
 	for _, kv := range strings.Split(string(environ), "\x00") {
 		if v, ok := strings.CutPrefix(kv, "DOCKER_HOST="); ok && v != "" {
 			host = v // the last one wins, as in Go's os.Getenv

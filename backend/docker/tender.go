@@ -16,9 +16,10 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/docker/engine"
+	"kgit.dev/kgit/backend/probe"
 	"kgit.dev/kgit/backend/proxy"
 	"kgit.dev/kgit/manifest"
 )
@@ -50,11 +51,14 @@ const (
 	// been stopped this long, so that one stopped by a pod's deletion (removed right
 	// after its stop) is never brought back.
 	tenderSettle = 5 * time.Second
+	// tenderFree is how often a tender returns the memory it has freed to the OS.
+	tenderFree = 5 * time.Second
 )
 
 // tending is what a Backend knows of the tenders.
 type tending struct {
 	program string // the program to start as a tender; "": none is started
+	full    string // the one for an app that speaks HTTPS or an engine that speaks TLS
 	self    bool   // this process is a tender: it probes for itself
 	// restarted is told of each restart Tend does (the tender counts them).
 	restarted func(container string)
@@ -93,9 +97,14 @@ type tendedContainer struct {
 }
 
 // UseTender has the backend keep a tender (program, in its hidden mode TendCommand) for
-// each app whose pods it creates or tends. kgit's CLI sets it; a backend without it
-// starts none, and still reads the status of tenders that run.
-func (b *Backend) UseTender(program string) { b.tend.program = program }
+// each app whose pods it creates or tends, full (kgit's own binary) for an app whose
+// probes or hooks speak HTTPS or an engine that speaks TLS, which program may not link;
+// tls secures this backend's own HTTPS probes. kgit's CLI sets them; a backend without
+// them starts no tender, still reads the status of tenders that run, and fails an HTTPS
+// probe saying why.
+func (b *Backend) UseTender(program, full string, tls probe.Handshake) {
+	b.tend.program, b.tend.full, b.tls = program, full, tls
+}
 
 // tenderDir is where the tenders of this engine keep their status and lock files:
 // $XDG_RUNTIME_DIR/kgit-docker, else /run/kgit-docker for root, else a per-user folder
@@ -201,36 +210,42 @@ func (b *Backend) TenderPID(app string) int {
 // liveness probes fail (a kgit command leaves that to it).
 func (b *Backend) tenderAlive(app string) bool { return b.tended(app) != nil }
 
-// ensureTender makes sure the app has a tender started from the program this kgit
-// would start (looked at most every 2 s).
-func (b *Backend) ensureTender(app string) {
+// ensureTender makes sure the app of the pod has a tender started from the program this
+// kgit would start, one that can probe the pod (looked at most every 2 s).
+func (b *Backend) ensureTender(spec *backend.PodSpec) {
+	app := spec.Labels[backend.LabelApp]
 	if b.tend.program == "" || b.tend.self || app == "" || !tenders {
 		return
+	}
+	program := b.tend.program
+	if b.tend.full != "" && (b.cli.TLS() || probe.NeedsTLS(&spec.Spec)) {
+		program = b.tend.full
 	}
 	b.tend.mu.Lock()
 	if b.tend.ensured == nil {
 		b.tend.ensured = map[string]time.Time{}
 	}
-	if time.Since(b.tend.ensured[app]) < 2*time.Second {
+	if time.Since(b.tend.ensured[app+" "+program]) < 2*time.Second {
 		b.tend.mu.Unlock()
 		return
 	}
-	b.tend.ensured[app] = time.Now()
+	b.tend.ensured[app+" "+program] = time.Now()
 	b.tend.mu.Unlock()
-	if err := b.startTender(app); err != nil && b.log != nil {
+	if err := b.startTender(app, program); err != nil && b.log != nil {
 		fmt.Fprintf(b.log, "warning: app %s: its pods are probed only while kgit runs: %v\n", app, err)
 	}
 }
 
-func (b *Backend) startTender(app string) error {
+// startTender starts program as the app's tender unless one runs that is program or,
+// as able, the full one.
+func (b *Backend) startTender(app, program string) error {
 	statusPath, lock := b.tenderFiles(app)
-	stamp := programStamp(b.tend.program)
 	if pid := tenderPID(lock); pid != 0 {
 		st := readTendStatus(statusPath)
-		if st != nil && st.PID == pid && st.Program == b.tend.program && st.Stamp == stamp {
+		if st != nil && st.PID == pid && (st.Program == program || st.Program == b.tend.full) && st.Stamp == programStamp(st.Program) {
 			return nil
 		}
-		// another program (kgit was upgraded): replace it
+		// another program (kgit was upgraded, or the app now speaks HTTPS): replace it
 		terminate(pid)
 		for i := 0; i < 250 && tenderPID(lock) != 0; i++ {
 			time.Sleep(20 * time.Millisecond)
@@ -240,11 +255,11 @@ func (b *Backend) startTender(app string) error {
 		return err
 	}
 	argv0 := "kgit" // kgit's binary (and the tests' binaries standing in for it) answer to it
-	if filepath.Base(b.tend.program) == TenderName {
+	if filepath.Base(program) == TenderName {
 		argv0 = TenderName
 	}
 	log := filepath.Join(filepath.Dir(lock), app+".log")
-	if _, _, err := proxy.Start(b.tend.program, []string{argv0, TendCommand, app}, log, "DOCKER_HOST="+b.host); err != nil {
+	if _, _, err := proxy.Start(program, []string{argv0, TendCommand, app}, log, "DOCKER_HOST="+b.host); err != nil {
 		return fmt.Errorf("start its tender: %w", err)
 	}
 	return nil
@@ -261,13 +276,15 @@ func programStamp(path string) string {
 
 // Tender is the body of `TendCommand APP`: it tends the app's pods on the engine that
 // DOCKER_HOST names until it is told to stop or the app has had no container for
-// tenderGone. A second tender of the app exits at once.
-func Tender(app string) error {
+// tenderGone. A second tender of the app exits at once. tls secures HTTPS probes; a
+// tender without it leaves the pods that need it to kgit, which replaces it by one
+// with it.
+func Tender(app string, tls probe.Handshake) error {
 	b, err := New(os.Stderr)
 	if err != nil {
 		return err
 	}
-	b.tend.self = true
+	b.tend.self, b.tls = true, tls
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50) // a long-lived process with a small heap: 2 MB less RSS for 10% more GC
 	}
@@ -299,8 +316,17 @@ func Tender(app string) error {
 	var empty, unreachable time.Time
 	tick := time.NewTicker(tenderRefresh)
 	defer tick.Stop()
+	var freed time.Time
 	for {
 		n, err := t.pass(ctx)
+		if time.Since(freed) >= tenderFree {
+			// The passes' garbage is a few hundred KB a second around a live heap of
+			// well under 1 MB: collected and handed back to the OS every few seconds
+			// (a millisecond of CPU), the tender holds 1 to 2 MB less than if the
+			// runtime's own pace kept it.
+			debug.FreeOSMemory()
+			freed = time.Now()
+		}
 		now := time.Now()
 		switch {
 		case ctx.Err() != nil:
@@ -357,15 +383,15 @@ func (t *tender) countRestart(name string) {
 // It returns how many containers the app has.
 func (t *tender) pass(ctx context.Context) (int, error) {
 	b := t.b
-	f := make(client.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy).
+	f := make(engine.Filters).Add("label", backend.LabelManagedBy+"="+backend.ManagedBy).
 		Add("label", backend.LabelApp+"="+t.app).Add("label", labelPod)
-	res, err := b.containerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	res, err := b.containerList(ctx, f)
 	if err != nil {
 		return 0, err
 	}
 	groups := map[string][]container.Summary{}
 	names := map[string]string{}
-	for _, c := range res.Items {
+	for _, c := range res {
 		key := c.Labels[backend.LabelNamespace] + "_" + c.Labels[labelPod] + "_" + c.Labels[labelPodUID]
 		groups[key] = append(groups[key], c)
 		names[containerName(c.Labels[backend.LabelNamespace], c.Labels[labelPod], c.Labels[labelContainer])] = c.ID
@@ -386,6 +412,9 @@ func (t *tender) pass(ctx context.Context) (int, error) {
 			probed = len(spec.Spec.InitContainers) > 0
 			for _, c := range spec.Spec.Containers {
 				probed = probed || c.ReadinessProbe != nil || c.LivenessProbe != nil || c.StartupProbe != nil
+			}
+			if b.tls == nil && probe.NeedsTLS(&spec.Spec) {
+				continue // not known: looked at again, by the tender that replaces this one
 			}
 		}
 		hasProbes[uid] = probed
@@ -434,7 +463,7 @@ func (t *tender) pass(ctx context.Context) (int, error) {
 		}
 	}
 	t.status.Containers, t.status.Updated = seen, time.Now()
-	return len(res.Items), t.write()
+	return len(res), t.write()
 }
 
 // publish records what the pass saw of p's containers (cs, by ID) in seen.

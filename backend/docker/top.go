@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 
 	"kgit.dev/kgit/backend"
 )
@@ -92,12 +91,12 @@ func (b *Backend) stats(ctx context.Context, name string) (cpuMilli, memory int6
 // previous one where it keeps one.
 func (b *Backend) sample(ctx context.Context, name string) (container.StatsResponse, error) {
 	var s container.StatsResponse
-	res, err := b.cli.ContainerStats(ctx, name, client.ContainerStatsOptions{IncludePreviousSample: true})
+	res, err := b.cli.ContainerStats(ctx, name)
 	if err != nil {
 		return s, fmt.Errorf("docker: stats of %s: %w", name, err)
 	}
-	defer res.Body.Close()
-	if err := json.NewDecoder(res.Body).Decode(&s); err != nil {
+	defer res.Close()
+	if err := json.NewDecoder(res).Decode(&s); err != nil {
 		return s, fmt.Errorf("docker: stats of %s: %w", name, err)
 	}
 	return s, nil

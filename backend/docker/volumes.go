@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/moby/moby/api/types/mount"
-	"github.com/moby/moby/client"
+	"github.com/moby/moby/api/types/volume"
 
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/manifest"
@@ -31,7 +31,7 @@ func ClaimVolume(ns, claim string) string { return "kgit-pvc-" + ns + "-" + clai
 
 // RemoveClaim implements backend.ClaimRemover: the claim's named volume goes.
 func (b *Backend) RemoveClaim(ctx context.Context, ns, name string) error {
-	if _, err := b.cli.VolumeRemove(ctx, ClaimVolume(ns, name), client.VolumeRemoveOptions{Force: true}); err != nil && !noSuch(err) {
+	if err := b.cli.VolumeRemove(ctx, ClaimVolume(ns, name), true); err != nil && !noSuch(err) {
 		return fmt.Errorf("docker: remove claim %s/%s: %w", ns, name, err)
 	}
 	return nil
@@ -59,8 +59,8 @@ func (b *Backend) volumes(spec backend.PodSpec, uid string, c *manifest.Containe
 			}
 			binds = append(binds, bind)
 		case v.EmptyDir != nil || v.PersistentVolumeClaim != nil:
-			if m.SubPath != "" && apiBefore(b.cli.ClientVersion(), 1, 45) {
-				return nil, nil, nil, fmt.Errorf("container %s: subPath on volume %q needs Docker API 1.45; the engine speaks %s", c.Name, v.Name, b.cli.ClientVersion())
+			if m.SubPath != "" && apiBefore(b.cli.Version(), 1, 45) {
+				return nil, nil, nil, fmt.Errorf("container %s: subPath on volume %q needs Docker API 1.45; the engine speaks %s", c.Name, v.Name, b.cli.Version())
 			}
 			labels := map[string]string{backend.LabelManagedBy: backend.ManagedBy, backend.LabelNamespace: spec.Namespace}
 			mt := mount.Mount{Type: mount.TypeVolume, Target: m.MountPath, ReadOnly: m.ReadOnly,
@@ -98,7 +98,7 @@ func (b *Backend) createVolumes(ctx context.Context, mounts []mount.Mount) error
 		if m.Type != mount.TypeVolume || m.VolumeOptions == nil {
 			continue
 		}
-		opts := client.VolumeCreateOptions{Name: m.Source, Labels: m.VolumeOptions.Labels}
+		opts := volume.CreateRequest{Name: m.Source, Labels: m.VolumeOptions.Labels}
 		if d := m.VolumeOptions.DriverConfig; d != nil {
 			opts.Driver, opts.DriverOpts = d.Name, d.Options
 		}
@@ -165,7 +165,7 @@ func (b *Backend) copyFiles(ctx context.Context, id string, cp copyIn) error {
 	if err := tw.Close(); err != nil {
 		return err
 	}
-	_, err := b.cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: dir, Content: &buf, AllowOverwriteDirWithFile: true})
+	err := b.cli.CopyToContainer(ctx, id, dir, buf.Bytes())
 	return err
 }
 
@@ -181,7 +181,7 @@ func (b *Backend) removePodVolumes(ctx context.Context, ns, name, uid string) er
 		return err
 	}
 	for _, v := range vols {
-		if _, err := b.cli.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true}); err != nil && !noSuch(err) {
+		if err := b.cli.VolumeRemove(ctx, v.Name, true); err != nil && !noSuch(err) {
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"kgit.dev/kgit/manifest"
@@ -92,4 +93,21 @@ func Port(c *manifest.Container, port manifest.IntOrString) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("port %q is not a named port of container %s", port.StrVal, c.Name)
+}
+
+// NeedsTLS reports whether a probe or lifecycle hook of the pod speaks HTTPS: its
+// prober must then link a Handshake (kgit's binary does; its small helpers do not).
+func NeedsTLS(spec *manifest.PodSpec) bool {
+	https := func(h *manifest.HTTPGetAction) bool { return h != nil && strings.EqualFold(h.Scheme, "HTTPS") }
+	for _, c := range append(append([]manifest.Container(nil), spec.InitContainers...), spec.Containers...) {
+		for _, p := range []*manifest.Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
+			if p != nil && https(p.HTTPGet) {
+				return true
+			}
+		}
+		if l := c.Lifecycle; l != nil && (l.PostStart != nil && https(l.PostStart.HTTPGet) || l.PreStop != nil && https(l.PreStop.HTTPGet)) {
+			return true
+		}
+	}
+	return false
 }

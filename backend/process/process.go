@@ -39,6 +39,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"kgit.dev/kgit/backend"
+	"kgit.dev/kgit/backend/probe"
 	"kgit.dev/kgit/internal/parallel"
 	"kgit.dev/kgit/manifest"
 )
@@ -183,16 +184,8 @@ func argv0(exe string) string {
 // program is what supervises a pod: kgit-supervisor, unless a probe or lifecycle hook of
 // the pod speaks HTTPS, which only kgit's own binary links.
 func (b *Backend) program(spec *backend.PodSpec) string {
-	https := func(h *manifest.HTTPGetAction) bool { return h != nil && strings.EqualFold(h.Scheme, "HTTPS") }
-	for _, c := range append(append([]manifest.Container(nil), spec.Spec.InitContainers...), spec.Spec.Containers...) {
-		for _, p := range []*manifest.Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
-			if p != nil && https(p.HTTPGet) {
-				return b.kgit
-			}
-		}
-		if l := c.Lifecycle; l != nil && (l.PostStart != nil && https(l.PostStart.HTTPGet) || l.PreStop != nil && https(l.PreStop.HTTPGet)) {
-			return b.kgit
-		}
+	if probe.NeedsTLS(&spec.Spec) {
+		return b.kgit
 	}
 	return b.supervisorProgram()
 }

@@ -2,7 +2,9 @@
 // commands: it runs their probes, restarts what a liveness probe failed and publishes
 // their readiness (see backend/docker's tender.go). kgit starts it (it has no use of its
 // own) when it is installed beside kgit's binary; without it kgit runs the same code in
-// its own binary. It links no git, CLI or cluster code, so that it stays small.
+// its own binary. It links no git, CLI or cluster code and no TLS (kgit's binary tends
+// the apps whose probes speak HTTPS, and an engine that speaks TLS), so that it stays
+// small.
 package main
 
 import (
@@ -18,7 +20,7 @@ func main() {
 			docker.TenderName, docker.TenderName, docker.TendCommand)
 		os.Exit(2)
 	}
-	if err := docker.Tender(os.Args[2]); err != nil {
+	if err := docker.Tender(os.Args[2], nil); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", docker.TenderName, err)
 		os.Exit(1)
 	}

@@ -115,7 +115,6 @@ func testTender(t *testing.T, b *docker.Backend, backendName, app string, nodePo
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer nb.Client().Close()
 		pods, err := nb.ListPods(ctx, map[string]string{backend.LabelApp: app, "app": deploy})
 		if err != nil {
 			t.Fatal(err)

@@ -111,7 +111,7 @@ spec:
 	// again by the next sync, as the kubelet would restart it.
 	pods, _ = b.ListPods(context.Background(), map[string]string{backend.LabelApp: "roll"})
 	killed := "kgit-" + pods[0].Namespace + "-" + pods[0].Name + "-main"
-	if _, err := b.Client().ContainerKill(context.Background(), killed, client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+	if _, err := dockertest.Client(b).ContainerKill(context.Background(), killed, client.ContainerKillOptions{Signal: "KILL"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := images(); got[repo+":v2"] != 2 {
@@ -201,7 +201,7 @@ spec:
 	if len(hp) != 1 {
 		t.Fatalf("host pod not created: %d pods", len(hp))
 	}
-	ins, err := b.Client().ContainerInspect(context.Background(), "kgit-default-hosty-main", client.ContainerInspectOptions{})
+	ins, err := dockertest.Client(b).ContainerInspect(context.Background(), "kgit-default-hosty-main", client.ContainerInspectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,7 +119,13 @@ spec:
 	if code, errs := e.kgit("sync", "--timeout", "120s"); code != 0 {
 		t.Fatalf("sync: exit %d\n%s", code, errs)
 	}
-	if out := getOut(t, "initc", "logs", "web", "-c", "main"); !strings.Contains(out, "/work/order 644 first\nsecond\n") {
+	// the sync ends when main runs, which may be before it has listed the files
+	out := getOut(t, "initc", "logs", "web", "-c", "main")
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(out, "/work/order") && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		out = getOut(t, "initc", "logs", "web", "-c", "main")
+	}
+	if !strings.Contains(out, "/work/order 644 first\nsecond\n") {
 		t.Errorf("the app container's view of what the init containers wrote:\n%s", out)
 	}
 	if out := getOut(t, "initc", "get", "pods"); !regexp.MustCompile(`(?m)^web +1/1 +Running +0 `).MatchString(out) {
@@ -226,7 +232,7 @@ spec:
 	if code != 0 || !regexp.MustCompile(`(?s)deployment.apps/web pruned.*persistentvolumeclaim/data pruned.*namespace/team pruned`).MatchString(errs) {
 		t.Fatalf("sync of the prune: exit %d, want the Deployment, the claim, then the Namespace pruned\n%s", code, errs)
 	}
-	if _, err := dockertest.Engine(t).Client().VolumeInspect(context.Background(), docker.ClaimVolume("team", "data"), client.VolumeInspectOptions{}); err == nil {
+	if _, err := dockertest.Client(dockertest.Engine(t)).VolumeInspect(context.Background(), docker.ClaimVolume("team", "data"), client.VolumeInspectOptions{}); err == nil {
 		t.Error("the claim's volume is still there after the claim was pruned")
 	}
 }

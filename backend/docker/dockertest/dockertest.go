@@ -37,9 +37,19 @@ func Engine(t testing.TB) *docker.Backend {
 		t.Skipf("no docker engine: %v", err)
 	}
 	if os.Getenv("KGIT_REQUIRE_PODMAN") == "1" && !b.Podman(context.Background()) {
-		t.Fatalf("KGIT_REQUIRE_PODMAN=1 but the engine at %s is not Podman", b.Client().DaemonHost())
+		t.Fatalf("KGIT_REQUIRE_PODMAN=1 but the engine at %s is not Podman", b.Host())
 	}
 	return b
+}
+
+// Client is a client of b's engine from moby's module, for what tests ask of an engine
+// that kgit does not (building images, cleaning up); kgit's own is package engine.
+func Client(b *docker.Backend) *client.Client {
+	cli, err := client.New(client.WithHost(b.Host()), client.WithUserAgent("kgit-test"))
+	if err != nil {
+		panic(err) // b.Host() is an address b already reached
+	}
+	return cli
 }
 
 // Podman returns the docker backend on Podman's socket as `--backend podman` finds it
@@ -49,7 +59,7 @@ func Podman(t testing.TB) *docker.Backend {
 	t.Helper()
 	b, err := docker.NewPodman(context.Background(), io.Discard)
 	if err == nil && !b.Podman(context.Background()) {
-		err = fmt.Errorf("the engine at %s is not Podman", b.Client().DaemonHost())
+		err = fmt.Errorf("the engine at %s is not Podman", b.Host())
 	}
 	if err != nil {
 		if os.Getenv("KGIT_REQUIRE_PODMAN") == "1" {
@@ -92,7 +102,7 @@ func BuildImage(t testing.TB, b *docker.Backend, tag string, files map[string][]
 	}
 	tw.Close()
 	ctx := context.Background()
-	res, err := b.Client().ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true})
+	res, err := Client(b).ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true})
 	if err != nil {
 		t.Fatalf("build %s: %v", tag, err)
 	}
@@ -112,7 +122,7 @@ func BuildImage(t testing.TB, b *docker.Backend, tag string, files map[string][]
 	}
 	res.Body.Close()
 	t.Cleanup(func() {
-		_, _ = b.Client().ImageRemove(context.Background(), tag, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+		_, _ = Client(b).ImageRemove(context.Background(), tag, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 	})
 }
 
@@ -127,15 +137,15 @@ func CleanupEngine(t testing.TB, b *docker.Backend, apps ...string) {
 				_ = b.Unroute(ctx, r.Namespace, r.Name)
 			}
 			f := make(client.Filters).Add("label", backend.LabelApp+"="+app)
-			if res, err := b.Client().ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f}); err == nil {
+			if res, err := Client(b).ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f}); err == nil {
 				for _, c := range res.Items {
-					_, _ = b.Client().ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+					_, _ = Client(b).ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
 				}
 			}
 			for _, vf := range []client.Filters{f, make(client.Filters).Add("name", "kgit-lock-"+app)} {
-				if res, err := b.Client().VolumeList(ctx, client.VolumeListOptions{Filters: vf}); err == nil {
+				if res, err := Client(b).VolumeList(ctx, client.VolumeListOptions{Filters: vf}); err == nil {
 					for _, v := range res.Items {
-						_, _ = b.Client().VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
+						_, _ = Client(b).VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
 					}
 				}
 			}

@@ -14,6 +14,8 @@ import (
 
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/backend/docker"
+	_ "kgit.dev/kgit/backend/docker/engine/enginetls" // an engine that speaks TLS (DOCKER_CERT_PATH)
+	"kgit.dev/kgit/backend/probe/probetls"
 	"kgit.dev/kgit/backend/process"
 	"kgit.dev/kgit/manifest/gitsource"
 )
@@ -115,7 +117,8 @@ func (g *globals) backend(ctx context.Context) (backend.Backend, error) {
 			return nil, err
 		}
 		if exe, err := os.Executable(); err == nil {
-			d.UseTender(process.Beside(exe, docker.TenderName)) // each app's pods are tended between commands
+			// each app's pods are tended between commands
+			d.UseTender(process.Beside(exe, docker.TenderName), exe, probetls.Handshake)
 		}
 		b = d
 	case KubernetesName:

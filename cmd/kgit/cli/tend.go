@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"kgit.dev/kgit/backend/docker"
+	"kgit.dev/kgit/backend/probe/probetls"
 )
 
 // newTendCmd is the hidden mode in which kgit's binary tends the docker pods of one app
@@ -14,7 +15,7 @@ func newTendCmd() *cobra.Command {
 		Hidden: true,
 		Args:   exactArgs(1, "APP"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return docker.Tender(args[0])
+			return docker.Tender(args[0], probetls.Handshake)
 		},
 	}
 }
