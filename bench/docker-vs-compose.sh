@@ -40,8 +40,8 @@ cleanup() {
 trap cleanup EXIT
 
 echo "building kgit and the test image (FROM scratch, static test app)..." >&2
-# kgit-tender beside kgit, as `go install ./cmd/...` puts it: it tends the app's pods
-(cd "$root" && go build -tags kustomize_disable_go_plugin_support -o "$work/" ./cmd/kgit ./cmd/kgit-tender && CGO_ENABLED=0 go build -o "$work/img/testapp" ./testdata/testapp)
+# kgit-tender beside kgit, as the README's `CGO_ENABLED=0 go build ./cmd/...` puts it: it tends the app's pods
+(cd "$root" && CGO_ENABLED=0 go build -o "$work/" ./cmd/kgit ./cmd/kgit-tender && CGO_ENABLED=0 go build -o "$work/img/testapp" ./testdata/testapp)
 for v in v1 v2; do
   printf 'FROM scratch\nCOPY testapp /testapp\nENV VERSION=%s\nENTRYPOINT ["/testapp"]\nCMD ["sleep"]\n' $v > "$work/img/Dockerfile"
   docker build -q -t kgit-bench/app:$v "$work/img" >/dev/null

@@ -31,8 +31,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 export KGIT_STATE_DIR=$work/state KGIT_PROCESS_ROOT=$work/root
 trap '"$work/kgit" down --repo "$work/scale" --app scale >/dev/null 2>&1 || true; "$work/kgit" down --repo "$work/ing" --app ing >/dev/null 2>&1 || true; "$work/kgit" down --repo "$work/idle" --app idle >/dev/null 2>&1 || true; peer_stop; rm -rf "$work"' EXIT
-# kgit and kgit-supervisor side by side, as `go install ./cmd/...` puts them
-(cd "$root" && go build -tags kustomize_disable_go_plugin_support -o "$work/" ./cmd/kgit ./cmd/kgit-supervisor)
+# kgit and kgit-supervisor side by side, as the README's `CGO_ENABLED=0 go build ./cmd/...` puts them
+(cd "$root" && CGO_ENABLED=0 go build -o "$work/" ./cmd/kgit ./cmd/kgit-supervisor)
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # elapsed CMD...: the seconds CMD takes. A command that fails is said on stderr and

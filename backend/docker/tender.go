@@ -217,10 +217,7 @@ func (b *Backend) ensureTender(spec *backend.PodSpec) {
 	if b.tend.program == "" || b.tend.self || app == "" || !tenders {
 		return
 	}
-	program := b.tend.program
-	if b.tend.full != "" && (b.cli.TLS() || probe.NeedsTLS(&spec.Spec)) {
-		program = b.tend.full
-	}
+	program := b.tenderProgram(spec)
 	b.tend.mu.Lock()
 	if b.tend.ensured == nil {
 		b.tend.ensured = map[string]time.Time{}
@@ -234,6 +231,15 @@ func (b *Backend) ensureTender(spec *backend.PodSpec) {
 	if err := b.startTender(app, program); err != nil && b.log != nil {
 		fmt.Fprintf(b.log, "warning: app %s: its pods are probed only while kgit runs: %v\n", app, err)
 	}
+}
+
+// tenderProgram is the program that can tend the pod: the full one where the pod's
+// probes or hooks speak HTTPS or the engine speaks TLS.
+func (b *Backend) tenderProgram(spec *backend.PodSpec) string {
+	if b.tend.full != "" && (b.cli.TLS() || probe.NeedsTLS(&spec.Spec)) {
+		return b.tend.full
+	}
+	return b.tend.program
 }
 
 // startTender starts program as the app's tender unless one runs that is program or,

@@ -154,3 +154,25 @@ func TestHTTPRefusedAndMalformed(t *testing.T) {
 		t.Error("TCP to a closed port passed")
 	}
 }
+
+func TestNeedsTLS(t *testing.T) {
+	get := func(scheme string) *manifest.HTTPGetAction { return &manifest.HTTPGetAction{Scheme: scheme} }
+	for _, tc := range []struct {
+		c    manifest.Container
+		want bool
+	}{
+		{manifest.Container{}, false},
+		{manifest.Container{ReadinessProbe: &manifest.Probe{HTTPGet: get("HTTP")}}, false},
+		{manifest.Container{LivenessProbe: &manifest.Probe{HTTPGet: get("HTTPS")}}, true},
+		{manifest.Container{StartupProbe: &manifest.Probe{HTTPGet: get("https")}}, true},
+		{manifest.Container{Lifecycle: &manifest.Lifecycle{PostStart: &manifest.LifecycleHandler{HTTPGet: get("HTTPS")}}}, true},
+		{manifest.Container{Lifecycle: &manifest.Lifecycle{PreStop: &manifest.LifecycleHandler{HTTPGet: get("")}}}, false},
+	} {
+		if got := NeedsTLS(&manifest.PodSpec{Containers: []manifest.Container{tc.c}}); got != tc.want {
+			t.Errorf("%+v: %v, want %v", tc.c, got, tc.want)
+		}
+		if got := NeedsTLS(&manifest.PodSpec{InitContainers: []manifest.Container{tc.c}}); got != tc.want {
+			t.Errorf("init %+v: %v, want %v", tc.c, got, tc.want)
+		}
+	}
+}
