@@ -51,6 +51,15 @@ type Backend struct {
 
 	supervisorOnce sync.Once
 	supervisor     string // supervises the other pods and serves Services: see program
+
+	podFilesMu sync.Mutex
+	podFiles   map[string]cachedPodFile // by pod id: see readPodFile
+}
+
+// cachedPodFile is a pod.json as parsed, with the identity of the file it came from.
+type cachedPodFile struct {
+	id fileID
+	pf *podFile
 }
 
 // New returns a process backend rooted at root. kgit is kgit's own binary, or any
@@ -352,13 +361,81 @@ func (b *Backend) ListPods(ctx context.Context, selector map[string]string) ([]*
 			pods = append(pods, p)
 		}
 	}
+	b.forgetPodFiles(ids)
 	return pods, nil
+}
+
+// readPodFile reads a pod's pod.json, parsed once per file: it never changes after the
+// pod's creation, and a rollout lists every pod ten times a second (a Service's proxy
+// reads them all at each change). The file's inode, size and time say whether the one
+// parsed is still there (a StatefulSet's pod of the same name is another file). What
+// is kept is the pod's spec as it is shown (PodSpec.Hidden: no values from Secrets),
+// shared by its readers, which do not change it.
+func (b *Backend) readPodFile(id string) (*podFile, error) {
+	path := filepath.Join(b.podDir(id), "pod.json")
+	fid, err := fileIDOf(path)
+	if err != nil {
+		return nil, err
+	}
+	b.podFilesMu.Lock()
+	c, ok := b.podFiles[id]
+	b.podFilesMu.Unlock()
+	if ok && c.id == fid {
+		return c.pf, nil
+	}
+	var pf podFile
+	if err := readJSON(path, &pf); err != nil {
+		return nil, err
+	}
+	pf.PodSpec = pf.PodSpec.Hidden()
+	b.podFilesMu.Lock()
+	if b.podFiles == nil {
+		b.podFiles = map[string]cachedPodFile{}
+	}
+	b.podFiles[id] = cachedPodFile{id: fid, pf: &pf}
+	b.podFilesMu.Unlock()
+	return &pf, nil
+}
+
+// fileID tells one version of a file from the next.
+type fileID struct {
+	ino  uint64
+	mod  int64
+	size int64
+}
+
+func fileIDOf(path string) (fileID, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return fileID{}, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	return fileID{ino: st.Ino, mod: st.Mtim.Nano(), size: st.Size}, nil
+}
+
+// forgetPodFiles drops what is kept of the pods not in ids (gone).
+func (b *Backend) forgetPodFiles(ids []string) {
+	b.podFilesMu.Lock()
+	defer b.podFilesMu.Unlock()
+	keepOnly(b.podFiles, ids)
+}
+
+// keepOnly deletes from m the keys that are not in ids.
+func keepOnly[V any](m map[string]V, ids []string) {
+	listed := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		listed[id] = true
+	}
+	for id := range m {
+		if !listed[id] {
+			delete(m, id)
+		}
+	}
 }
 
 func (b *Backend) readPod(id string) (*backend.Pod, error) {
 	dir := b.podDir(id)
-	var pf podFile
-	if err := readJSON(filepath.Join(dir, "pod.json"), &pf); err != nil {
+	pf, err := b.readPodFile(id)
+	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("pod %s: %w", id, backend.ErrNotFound)
 		}

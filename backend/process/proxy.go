@@ -18,69 +18,45 @@ import (
 )
 
 // readyPods reads, from the pods' folders, which pods of a Service are ready. pod.json
-// never changes, so it is read once per pod folder; status.json is read again only when
-// the supervisor has replaced it (it writes by rename: a new inode).
+// never changes, so it is parsed once per file (Backend.readPodFile); status.json is
+// read again only when the supervisor has replaced it (it writes by rename: a new inode).
 type readyPods struct {
-	root string
+	b    *Backend
 	svc  *backend.Service
 	pods map[string]*cachedPod
 }
 
 type cachedPod struct {
-	mod    time.Time
-	pf     podFile
+	pf     *podFile
 	status fileID // of the status.json last read
 	ready  bool   // what it said
 }
 
-// fileID tells one version of a file from the next.
-type fileID struct {
-	ino  uint64
-	mod  int64
-	size int64
-}
-
-func fileIDOf(path string) (fileID, bool) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return fileID{}, false
-	}
-	id := fileID{mod: st.ModTime().UnixNano(), size: st.Size()}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		id.ino = sys.Ino
-	}
-	return id, true
-}
-
 func (r *readyPods) endpoints(ctx context.Context) (map[int32][]string, error) {
-	podsDir := filepath.Join(r.root, "pods")
+	podsDir := filepath.Join(r.b.root, "pods")
 	entries, err := os.ReadDir(podsDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	eps := map[int32][]string{}
-	seen := map[string]bool{}
+	var ids []string
 	for _, e := range entries {
 		id := e.Name()
-		st, err := os.Stat(filepath.Join(podsDir, id, "pod.json"))
+		pf, err := r.b.readPodFile(id)
 		if err != nil {
 			continue
 		}
-		seen[id] = true
+		ids = append(ids, id)
 		c, ok := r.pods[id]
-		if !ok || !c.mod.Equal(st.ModTime()) {
-			c = &cachedPod{mod: st.ModTime()}
-			if readJSON(filepath.Join(podsDir, id, "pod.json"), &c.pf) != nil {
-				continue
-			}
-			c.pf.Resolved, c.pf.Files = nil, nil
+		if !ok || c.pf != pf {
+			c = &cachedPod{pf: pf}
 			r.pods[id] = c
 		}
 		if !proxy.Selects(r.svc, c.pf.Namespace, c.pf.Labels) {
 			continue
 		}
 		statusPath := filepath.Join(podsDir, id, "status.json")
-		if sid, ok := fileIDOf(statusPath); !ok {
+		if sid, err := fileIDOf(statusPath); err != nil {
 			continue
 		} else if sid != c.status {
 			var status statusFile
@@ -94,18 +70,16 @@ func (r *readyPods) endpoints(ctx context.Context) (map[int32][]string, error) {
 			proxy.Add(eps, r.svc, &c.pf.Spec, c.pf.PodIP)
 		}
 	}
-	for id := range r.pods {
-		if !seen[id] {
-			delete(r.pods, id)
-		}
-	}
+	r.b.forgetPodFiles(ids)
+	keepOnly(r.pods, ids)
 	return eps, nil
 }
 
 // Proxy serves one Service until it is told to stop or its folder is removed. It is the
 // body of the hidden `kgit __proxy` command, and it outlives the CLI that started it.
 func Proxy(root, id string) error {
-	dir := New(root, "").serviceDir(id)
+	b := New(root, "")
+	dir := b.serviceDir(id)
 	var svc backend.Service
 	if err := readJSON(filepath.Join(dir, "service.json"), &svc); err != nil {
 		return fmt.Errorf("proxy %s: %w", id, err)
@@ -120,7 +94,7 @@ func Proxy(root, id string) error {
 			}
 		}
 	}()
-	pods := &readyPods{root: root, svc: &svc, pods: map[string]*cachedPod{}}
+	pods := &readyPods{b: b, svc: &svc, pods: map[string]*cachedPod{}}
 	return proxy.Serve(ctx, &svc, proxy.Refresh, pods.endpoints, func(pending string) {
 		// The proxy records itself: the CLI that started it may die before it could.
 		if self, err := identify(os.Getpid()); err == nil {
