@@ -76,21 +76,21 @@ func getTarget(t target) (string, error) {
 	return strings.TrimSpace(string(body)), err
 }
 
-// getSoon is get, retried for up to 5 s while it fails: a Service's proxy sees a pod's
+// getSoon is get, retried for up to 15 s while it fails (a loaded CI machine): a Service's proxy sees a pod's
 // readiness a refresh or two after the sync that waited for it (on docker, a probe
 // period, since the proxy probes the pods itself).
 func getSoon(url string) (string, error) { return getTargetSoon(target{url: url}) }
 
 func getTargetSoon(t target) (string, error) {
 	body, err := getTarget(t)
-	for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(15 * time.Second); err != nil && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 		body, err = getTarget(t)
 	}
 	return body, err
 }
 
-// fetch [-var NAME] [-host HOST] [-cacert FILE] URL: a GET (retried for up to 5 s while
+// fetch [-var NAME] [-host HOST] [-cacert FILE] URL: a GET (retried for up to 15 s while
 // it fails), with HOST as its Host header (and TLS server name, the certificate
 // verified against FILE); prints the body (or sets $NAME to it). ! fetch expects one
 // request to fail at once.
