@@ -76,9 +76,9 @@ func getTarget(t target) (string, error) {
 	return strings.TrimSpace(string(body)), err
 }
 
-// getSoon is get, retried for up to 15 s while it fails (a loaded CI machine): a Service's proxy sees a pod's
+// getSoon is get, retried for up to 15 s while it fails: a Service's proxy sees a pod's
 // readiness a refresh or two after the sync that waited for it (on docker, a probe
-// period, since the proxy probes the pods itself).
+// period, since the proxy probes the pods itself), later on a loaded CI machine.
 func getSoon(url string) (string, error) { return getTargetSoon(target{url: url}) }
 
 func getTargetSoon(t target) (string, error) {
