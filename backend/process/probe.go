@@ -39,10 +39,12 @@ func (s *supervisor) startProbes(ctx context.Context, i int, c *manifest.Contain
 	}
 }
 
-// probeLoop is one kubelet probe worker: it probes at once and then every period,
-// counts consecutive results, and acts when a threshold is reached.
+// probeLoop is one kubelet probe worker: it probes at once and then every period on a
+// ticker, as the kubelet's worker does (a probe's own run time does not push the next
+// one back), counts consecutive results, and acts when a threshold is reached.
 func (s *supervisor) probeLoop(ctx context.Context, i int, c *manifest.Container, kind string, p *manifest.Probe, proc Proc, started time.Time) {
-	period := time.Duration(p.PeriodSeconds) * time.Second
+	tick := time.NewTicker(time.Duration(p.PeriodSeconds) * time.Second)
+	defer tick.Stop()
 	successes, failures := 0, 0
 	reported := "" // the readiness result last written: a probe that keeps passing costs no update
 	for first := true; ; first = false {
@@ -50,7 +52,7 @@ func (s *supervisor) probeLoop(ctx context.Context, i int, c *manifest.Container
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(period):
+			case <-tick.C:
 			}
 		}
 		isStarted := s.containerStarted(i)

@@ -75,7 +75,18 @@ func BenchmarkNoopSync10000(b *testing.B) { benchmarkNoopSync(b, 10000, false) }
 //	go test ./cmd/kgit -run '^$' -bench 'NoopSync(Kustomize)?1000' -benchmem -count 5
 func BenchmarkNoopSyncKustomize1000(b *testing.B) { benchmarkNoopSync(b, 1000, true) }
 
+// BenchmarkNoopSyncFull10000 is BenchmarkNoopSync10000 without the kept verdict of the
+// last no-op (the first no-op after a change, or a lost state directory): the full pass
+// over the tree and the backend's records.
+func BenchmarkNoopSyncFull10000(b *testing.B) { benchmarkNoopSyncFull(b, 10000) }
+
 func benchmarkNoopSync(b *testing.B, n int, kustomize bool) {
+	benchmarkNoopSyncOf(b, n, kustomize, false)
+}
+
+func benchmarkNoopSyncFull(b *testing.B, n int) { benchmarkNoopSyncOf(b, n, false, true) }
+
+func benchmarkNoopSyncOf(b *testing.B, n int, kustomize, full bool) {
 	e := newRolloutEnvB(b)
 	var resources []string
 	for i := range n {
@@ -100,6 +111,13 @@ func benchmarkNoopSync(b *testing.B, n int, kustomize bool) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
+		if full {
+			b.StopTimer()
+			if err := os.RemoveAll(filepath.Join(os.Getenv("KGIT_STATE_DIR"), "steady")); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
 		if code, errs := e.kgit("sync"); code != 0 {
 			b.Fatalf("no-op sync: exit %d\n%s", code, errs)
 		}

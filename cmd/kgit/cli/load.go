@@ -40,8 +40,9 @@ func (g *globals) loadDesiredCached(ctx context.Context, st *site, last *desired
 	if err != nil {
 		return nil, err
 	}
-	if last != nil {
-		g.opened = nil // watch: each cycle looks at the remote again
+	if last != nil && g.opened != nil {
+		g.opened.Close() // watch: each cycle looks at the remote again
+		g.opened = nil
 	}
 	repo, commit, err := g.head(ctx)
 	if err != nil {
