@@ -193,7 +193,7 @@ func (s *supervisor) execProbe(ctx context.Context, c *manifest.Container, comma
 		return false, err.Error()
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- waitCmd(cmd) }()
 	select {
 	case err = <-done:
 	case <-ctx.Done():

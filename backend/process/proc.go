@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Proc identifies a process by PID plus start time, so a recycled PID is never mistaken
@@ -91,3 +94,30 @@ func newProcAttr(group bool) *syscall.SysProcAttr {
 
 // killGroup kills the process group that pid leads.
 func killGroup(pid int) { _ = syscall.Kill(-pid, syscall.SIGKILL) }
+
+// waitCmd is cmd.Wait for short commands (probes, hooks): it first parks the goroutine
+// in the runtime's poller on a pidfd of the process until the process has exited, and
+// only then reaps it. Blocked in the wait system call instead, the goroutine would keep
+// the runtime's monitor thread waking every 20 µs for as long as the command runs:
+// with a probe a second in each of a hundred pods, that cost more CPU than the wait.
+// Without pidfds (Linux before 5.3) it is cmd.Wait.
+func waitCmd(cmd *exec.Cmd) error {
+	fd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+	if err != nil {
+		return cmd.Wait()
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return cmd.Wait()
+	}
+	f := os.NewFile(uintptr(fd), "pidfd") // nonblocking: the poller watches it
+	if rc, err := f.SyscallConn(); err == nil {
+		_ = rc.Read(func(fd uintptr) bool {
+			// A pidfd is readable once its process has exited.
+			n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
+			return err == nil && n > 0
+		})
+	}
+	f.Close()
+	return cmd.Wait()
+}
