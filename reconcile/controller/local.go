@@ -160,7 +160,7 @@ func (r *Local) Converge(ctx context.Context, live reconcile.Live) error {
 	if poll == 0 {
 		poll = 100 * time.Millisecond
 	}
-	routed, again := false, 0
+	routed := false
 	for {
 		var err error
 		if !reuse {
@@ -181,7 +181,6 @@ func (r *Local) Converge(ctx context.Context, live reconcile.Live) error {
 			routed = true
 		}
 		reuse = false
-		acted := r.actions.Load()
 		done, err := r.Step(ctx, st)
 		if err != nil {
 			_ = r.WaitDeletes()
@@ -190,15 +189,6 @@ func (r *Local) Converge(ctx context.Context, live reconcile.Live) error {
 		if done {
 			return r.WaitDeletes()
 		}
-		// A pass that changed something looks again at once, as Kubernetes' controllers
-		// answer each other's changes at once (an old ReplicaSet scaled down lets the new
-		// one scale up); only a pass that waits on pods waits for the poll. A few in a
-		// row at most, so that a pod failing as fast as it is replaced cannot spin.
-		if r.actions.Load() != acted && again < 4 && ctx.Err() == nil {
-			again++
-			continue
-		}
-		again = 0
 		select {
 		case <-ctx.Done():
 			_ = r.WaitDeletes()
@@ -460,7 +450,6 @@ func (r *Local) createPods(ctx context.Context, st *State, rs *RS, n int) error 
 		r.creating[key][pod] = time.Time{}
 		r.mu.Unlock()
 		rs.Expected++
-		r.actions.Add(1) // now, for this pass: createPod counts it again in the background
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
