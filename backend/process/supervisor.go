@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,6 +31,11 @@ import (
 // writes the pod's status. It is the body of the hidden `__supervise` mode (see Hidden).
 // tls secures HTTPS probes; nil in kgit-supervisor, which does not link it.
 func Supervise(root, id string, tls probe.Handshake) error {
+	// One pod's supervision waits on its processes and files; it never needs two
+	// threads running Go at once. With one P the runtime wakes no second thread to
+	// look for work each time a goroutine becomes runnable, which a hundred
+	// supervisors on a small machine pay for in CPU.
+	runtime.GOMAXPROCS(1)
 	b := New(root, "")
 	dir := b.podDir(id)
 	var pf podFile

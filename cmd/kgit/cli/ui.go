@@ -499,6 +499,9 @@ func (s *uiSource) gitOf(ctx context.Context, app string, a *webui.App) *uiGit {
 		gi.err = err
 		return gi
 	}
+	if gi.repo != nil && gi.repo != repo {
+		gi.repo.Close() // its packfiles: a repository is opened again at every look
+	}
 	gi.repo, gi.err = repo, nil
 	if gi.head != nil && gi.head.Hash == head.Hash && gi.want != nil {
 		return gi
