@@ -60,6 +60,12 @@ answers() {
 	fi
 }
 
+# A service started from a folder that is gone since (an earlier CI's clone) starts no
+# container: conmon fails with "Failed to get working directory". Restart it.
+for pid in $(pgrep -f "podman system service --time=0 unix://$sock" || true); do
+	case "$(readlink "/proc/$pid/cwd" 2>/dev/null)" in *" (deleted)") restart=1 ;; esac
+done
+
 if [ -n "$restart" ] && answers; then
 	pkill -f "podman system service --time=0 unix://$sock" || true
 	for _ in $(seq 1 50); do answers || break; sleep 0.2; done
@@ -69,7 +75,8 @@ if ! answers; then
 	rm -f "$sock" # a socket left by a service that is gone
 	echo "podman-service: starting podman system service on unix://$sock (log: $log)" >&2
 	# detached, so that it outlives this script and the CI step that ran it
-	setsid nohup podman system service --time=0 "unix://$sock" >>"$log" 2>&1 </dev/null &
+	# from /, so that it never depends on the folder it was started from
+	env -C / setsid nohup podman system service --time=0 "unix://$sock" >>"$log" 2>&1 </dev/null &
 	for _ in $(seq 1 150); do
 		answers && break
 		sleep 0.2
