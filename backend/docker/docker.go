@@ -691,10 +691,11 @@ func (b *Backend) removePodUID(ctx context.Context, ns, name, uid string, grace 
 
 // removeContainer removes a stopped container. Podman's API at times still sees a
 // container it has just stopped as running and refuses to remove it ("container state
-// improper"): kgit kills it and tries again, a few times, before it reports.
+// improper"), for seconds on a loaded machine: kgit kills it and tries again, for
+// about eight seconds, before it reports.
 func (b *Backend) removeContainer(ctx context.Context, id string) error {
 	var err error
-	for try := range 5 {
+	for try := range 10 {
 		if err = b.cli.ContainerRemove(ctx, id, true); err == nil || noSuch(err) {
 			return nil
 		}
@@ -704,7 +705,7 @@ func (b *Backend) removeContainer(ctx context.Context, id string) error {
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(time.Duration(try+1) * 100 * time.Millisecond):
+		case <-time.After(min(time.Duration(try+1)*200*time.Millisecond, time.Second)):
 		}
 		zero := 0
 		_ = b.cli.ContainerStop(ctx, id, &zero)
