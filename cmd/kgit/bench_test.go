@@ -62,31 +62,27 @@ func benchmarkRollingUpdate(b *testing.B, replicas int, floor float64) {
 // process start. Profile it with
 //
 //	go test ./cmd/kgit -run '^$' -bench NoopSync1000 -benchmem -cpuprofile cpu.prof
-func BenchmarkNoopSync1000(b *testing.B) { benchmarkNoopSync(b, 1000, false) }
+func BenchmarkNoopSync1000(b *testing.B) { benchmarkNoopSync(b, 1000, false, false) }
 
 // BenchmarkNoopSync10000 is BenchmarkNoopSync1000 with 10,000 Deployments: a no-op sync
 // must cost ten times one of 1000, no more.
-func BenchmarkNoopSync10000(b *testing.B) { benchmarkNoopSync(b, 10000, false) }
+func BenchmarkNoopSync10000(b *testing.B) { benchmarkNoopSync(b, 10000, false, false) }
 
 // BenchmarkNoopSyncKustomize1000 is BenchmarkNoopSync1000 with the same 1000 Deployments
 // listed as the resources of a kustomization: its render is kept in the state directory,
 // so the ratio of the two is what a Kustomize app costs over plain YAML on a cron sync.
 //
 //	go test ./cmd/kgit -run '^$' -bench 'NoopSync(Kustomize)?1000' -benchmem -count 5
-func BenchmarkNoopSyncKustomize1000(b *testing.B) { benchmarkNoopSync(b, 1000, true) }
+func BenchmarkNoopSyncKustomize1000(b *testing.B) { benchmarkNoopSync(b, 1000, true, false) }
 
 // BenchmarkNoopSyncFull10000 is BenchmarkNoopSync10000 without the kept verdict of the
 // last no-op (the first no-op after a change, or a lost state directory): the full pass
 // over the tree and the backend's records.
-func BenchmarkNoopSyncFull10000(b *testing.B) { benchmarkNoopSyncFull(b, 10000) }
+func BenchmarkNoopSyncFull10000(b *testing.B) { benchmarkNoopSync(b, 10000, false, true) }
 
-func benchmarkNoopSync(b *testing.B, n int, kustomize bool) {
-	benchmarkNoopSyncOf(b, n, kustomize, false)
-}
-
-func benchmarkNoopSyncFull(b *testing.B, n int) { benchmarkNoopSyncOf(b, n, false, true) }
-
-func benchmarkNoopSyncOf(b *testing.B, n int, kustomize, full bool) {
+// benchmarkNoopSync times no-op syncs of n Deployments, listed by a kustomization or
+// not; full drops the kept verdict before each.
+func benchmarkNoopSync(b *testing.B, n int, kustomize, full bool) {
 	e := newRolloutEnvB(b)
 	var resources []string
 	for i := range n {

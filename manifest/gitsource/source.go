@@ -215,9 +215,7 @@ func openCached(ctx context.Context, src Source) (*git.Repository, error) {
 		return nil, fmt.Errorf("fetch %s: %s", name, redactErr(err, src.Repo))
 	}
 	if reopen {
-		if c, ok := r.Storer.(io.Closer); ok {
-			c.Close()
-		}
+		closeStorage(r)
 		return openBare(dir)
 	}
 	return r, nil
@@ -264,8 +262,11 @@ func keepingPacks(r *git.Repository) (*git.Repository, error) {
 }
 
 // Close closes the packfiles the repository keeps open.
-func (r *Repo) Close() error {
-	if c, ok := r.git.Storer.(io.Closer); ok {
+func (r *Repo) Close() error { return closeStorage(r.git) }
+
+// closeStorage closes the packfiles a go-git repository's storage keeps open.
+func closeStorage(r *git.Repository) error {
+	if c, ok := r.Storer.(io.Closer); ok {
 		return c.Close()
 	}
 	return nil
