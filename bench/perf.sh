@@ -17,22 +17,28 @@
 #              stime of its processes, from /proc) over the same 60 s windows: a
 #              CronJob's scheduler against an idle pod's supervisor, per process; and
 #              the schedulers' memory (RSS, PSS)
+#   roll       a 100-replica 25%/25% rolling update, readiness by an exec probe every
+#              second (the pods and probes of BenchmarkRollingUpdate100), each round
+#              from nothing (sync v1, timed sync v2, down), against bench/rollpeer: one
+#              process that starts the same containers, runs the same probes and does
+#              the Deployment controller's arithmetic, and nothing else (what a rollout
+#              of these pods costs this machine); and the floor the probe timings allow
 #   git        first sync of a repository of 10,000 commits (file:// URL) against
 #              `git clone --bare` (kgit fetching with the git command line, and with
 #              go-git); a sync after one new commit against `git fetch`
 # Usage: bench/perf.sh [RUNS [SECTION...]]   (median of RUNS, default 5; sections: noop
-# scale ingress idle git, default all)
+# scale ingress idle roll git, default all)
 set -euo pipefail
 runs=${1:-5}
 sections=${*:2}
-sections=${sections:-noop scale ingress idle git}
+sections=${sections:-noop scale ingress idle roll git}
 want() { [[ " $sections " == *" $1 "* ]]; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 export KGIT_STATE_DIR=$work/state KGIT_PROCESS_ROOT=$work/root
-trap '"$work/kgit" down --repo "$work/scale" --app scale >/dev/null 2>&1 || true; "$work/kgit" down --repo "$work/ing" --app ing >/dev/null 2>&1 || true; "$work/kgit" down --repo "$work/idle" --app idle >/dev/null 2>&1 || true; peer_stop; rm -rf "$work"' EXIT
+trap '"$work/kgit" down --repo "$work/roll" --app roll >/dev/null 2>&1 || true; "$work/kgit" down --repo "$work/scale" --app scale >/dev/null 2>&1 || true; "$work/kgit" down --repo "$work/ing" --app ing >/dev/null 2>&1 || true; "$work/kgit" down --repo "$work/idle" --app idle >/dev/null 2>&1 || true; peer_stop; rm -rf "$work"' EXIT
 # kgit and kgit-supervisor side by side, as the README's `CGO_ENABLED=0 go build ./cmd/...` puts them
-(cd "$root" && CGO_ENABLED=0 go build -o "$work/" ./cmd/kgit ./cmd/kgit-supervisor)
+(cd "$root" && CGO_ENABLED=0 go build -o "$work/" ./cmd/kgit ./cmd/kgit-supervisor ./bench/rollpeer)
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # elapsed CMD...: the seconds CMD takes. A command that fails is said on stderr and
@@ -296,6 +302,60 @@ for p in $(pgrep -f "__cron --backend process $work/root"); do
 done
 echo "  a CronJob's scheduler (kgit's own binary) over $n: RSS $((rss / n)) KiB, PSS $((pss / n)) KiB"
 "$work/kgit" down --repo "$work/idle" --app idle >/dev/null 2>&1
+fi
+
+if want roll; then
+mkdir -p "$work/roll" "$work/roll-pods"; git -C "$work/roll" init -q -b main
+roll_manifest() { # VERSION: BenchmarkRollingUpdate100's Deployment
+  cat > "$work/roll/web.yaml" <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 100
+  progressDeadlineSeconds: 600
+  strategy:
+    rollingUpdate: {maxSurge: 25%, maxUnavailable: 25%}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: main
+        image: example.com/web:$1
+        workingDir: $work/roll-pods
+        command: ["sh", "-c", "sleep 0.2; touch \$(POD_NAME).ready; exec sleep 3600"]
+        readinessProbe:
+          exec:
+            command: [sh, -c, "test -f \$(POD_NAME).ready"]
+          periodSeconds: 1
+YAML
+  git_commit "$work/roll" "$1" && git -C "$work/roll" tag "$1"
+}
+roll_manifest v1; roll_manifest v2
+# peer_roll: the peer's rollout, in seconds (it prints them; its setup is not timed)
+peer_roll() {
+  local out
+  if ! out=$("$work/rollpeer" -n 100 -dir "$work/roll-pods" 2>"$work/elapsed.err"); then
+    { echo "FAILED: rollpeer"; tail -5 "$work/elapsed.err"; } >&2
+    touch "$work/failed"
+  fi
+  echo "${out:-0}"
+}
+ks=(); ps=()
+for i in $(seq "$runs"); do # each round from nothing, kgit and the peer alike
+  "$work/kgit" sync --repo "$work/roll" --app roll --ref v1 >/dev/null 2>&1
+  ks+=("$(elapsed "$work/kgit" sync --repo "$work/roll" --app roll --ref v2)")
+  n=$(ls "$work/root/pods" | grep -c web) || true
+  ((n == 100)) || { echo "kgit left $n pods, want 100" >&2; touch "$work/failed"; }
+  "$work/kgit" down --repo "$work/roll" --app roll >/dev/null 2>&1
+  rm -f "$work/roll-pods"/*.ready
+  ps+=("$(peer_roll)")
+done
+report "100-replica rolling update (s)" "$(printf '%s\n' "${ks[@]}" | median)" "rollpeer: same pods and probes (s)" "$(printf '%s\n' "${ps[@]}" | median)"
+echo "  the least the probe timings allow: 2.0 s (two waves of 50 pods, each ready at its second probe); kgit / that: $(echo "scale=2; $(printf '%s\n' "${ks[@]}" | median) / 2" | bc)"
+echo "  rounds: kgit ${ks[*]}; rollpeer ${ps[*]}"
 fi
 
 want git || exit 0

@@ -74,9 +74,20 @@ func (p Proc) Signal(sig syscall.Signal) {
 	}
 }
 
-// waitGone polls until p has exited or d has passed; it reports whether p is gone.
+// waitGone waits until p has exited or d has passed; it reports whether p is gone. It
+// waits on a pidfd, woken the moment p exits; without pidfds it polls /proc.
 func (p Proc) waitGone(d time.Duration) bool {
 	deadline := time.Now().Add(d)
+	if fd, err := unix.PidfdOpen(p.PID, 0); err == nil {
+		// A pidfd opened after the PID was recycled is another process's: p is gone.
+		if !p.Alive() {
+			unix.Close(fd)
+			return true
+		}
+		if exited, err := pidfdWait(fd, deadline); err == nil {
+			return exited || !p.Alive()
+		}
+	}
 	for p.Alive() {
 		if time.Now().After(deadline) {
 			return false
@@ -102,22 +113,37 @@ func killGroup(pid int) { _ = syscall.Kill(-pid, syscall.SIGKILL) }
 // with a probe a second in each of a hundred pods, that cost more CPU than the wait.
 // Without pidfds (Linux before 5.3) it is cmd.Wait.
 func waitCmd(cmd *exec.Cmd) error {
-	fd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
-	if err != nil {
-		return cmd.Wait()
+	if fd, err := unix.PidfdOpen(cmd.Process.Pid, 0); err == nil {
+		_, _ = pidfdWait(fd, time.Time{})
 	}
+	return cmd.Wait()
+}
+
+// pidfdWait parks the goroutine in the runtime's poller until the process of a pidfd
+// has exited (the pidfd is then readable) or the deadline, if any, has passed; it
+// reports whether the process exited. It closes fd.
+func pidfdWait(fd int, deadline time.Time) (bool, error) {
 	if err := unix.SetNonblock(fd, true); err != nil {
 		unix.Close(fd)
-		return cmd.Wait()
+		return false, err
 	}
 	f := os.NewFile(uintptr(fd), "pidfd") // nonblocking: the poller watches it
-	if rc, err := f.SyscallConn(); err == nil {
-		_ = rc.Read(func(fd uintptr) bool {
-			// A pidfd is readable once its process has exited.
-			n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
-			return err == nil && n > 0
-		})
+	defer f.Close()
+	if !deadline.IsZero() {
+		if err := f.SetReadDeadline(deadline); err != nil {
+			return false, err
+		}
 	}
-	f.Close()
-	return cmd.Wait()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	err = rc.Read(func(fd uintptr) bool {
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
+		return err == nil && n > 0
+	})
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return false, nil
+	}
+	return err == nil, err
 }
