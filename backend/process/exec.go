@@ -27,7 +27,7 @@ func (b *Backend) Exec(ctx context.Context, p *backend.Pod, container string, op
 		return 0, fmt.Errorf("pod %s: %w", p.Name, backend.ErrNotFound)
 	}
 	var st statusFile
-	_ = readJSON(filepath.Join(dir, "status.json"), &st)
+	_ = readStatus(dir, &st)
 	if proc, ok := st.Procs[container]; !ok || !proc.Alive() {
 		return 0, fmt.Errorf("container %s in pod %s is not running", container, p.Name)
 	}

@@ -3,7 +3,12 @@
 package process
 
 import (
+	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,4 +48,67 @@ func TestWaitGone(t *testing.T) {
 	if !(Proc{PID: q.PID, Start: q.Start + 1}).waitGone(10 * time.Second) {
 		t.Error("a recycled PID counted as the process")
 	}
+}
+
+// swapFile rewrites a file in place of its twin: after the first two writes it makes
+// no new inode, and a reader never sees anything but a whole status, old or new,
+// however fast the writes come.
+func TestSwapFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "status.json")
+	inodes := map[uint64]bool{}
+	for i := range 10 {
+		st := statusFile{}
+		st.Message = strings.Repeat("x", i*37) // sizes that differ, as statuses do
+		data, _ := json.Marshal(st)
+		if err := swapFile(path, data); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != string(data) {
+			t.Fatalf("write %d: read %q, %v; want %q", i, got, err, data)
+		}
+		id, _ := fileIDOf(path)
+		inodes[id.ino] = true
+	}
+	if len(inodes) != 2 {
+		t.Errorf("10 writes used %d inodes, want the file and its twin: 2", len(inodes))
+	}
+
+	// Writes a few times faster than a supervisor's busiest (its start), readers as
+	// fast as they can: a reader that opened the file just before an exchange reads
+	// the twin being rewritten, and must read again.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i, end := 0, time.Now().Add(time.Second); time.Now().Before(end); i++ {
+			st := statusFile{}
+			st.Message = strings.Repeat("y", i%300)
+			data, _ := json.Marshal(st)
+			if err := swapFile(path, data); err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}()
+	var failed error
+	reads := 0
+	for running := true; running; reads++ {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		var st statusFile
+		if err := readStatus(dir, &st); err != nil && failed == nil {
+			failed = fmt.Errorf("read %d, during the writes: %w", reads, err)
+		} else if err == nil && strings.Trim(st.Message, "xy") != "" && failed == nil {
+			failed = fmt.Errorf("read %d: a status no write made: %q", reads, st.Message)
+		}
+	}
+	if failed != nil {
+		t.Error(failed)
+	}
+	t.Logf("%d reads", reads)
 }

@@ -19,7 +19,7 @@ import (
 
 // readyPods reads, from the pods' folders, which pods of a Service are ready. pod.json
 // never changes, so it is parsed once per file (Backend.readPodFile); status.json is
-// read again only when the supervisor has replaced it (it writes by rename: a new inode).
+// read again only when the supervisor has rewritten it (another inode, time or size).
 type readyPods struct {
 	b    *Backend
 	svc  *backend.Service
@@ -60,7 +60,7 @@ func (r *readyPods) endpoints(ctx context.Context) (map[int32][]string, error) {
 			continue
 		} else if sid != c.status {
 			var status statusFile
-			if readJSON(statusPath, &status) != nil {
+			if readStatus(filepath.Join(podsDir, id), &status) != nil {
 				continue
 			}
 			c.status = sid

@@ -233,7 +233,7 @@ func (s *supervisor) writeLocked() {
 		return
 	}
 	if err == nil {
-		err = writeFile(filepath.Join(s.dir, "status.json"), data)
+		err = swapFile(filepath.Join(s.dir, "status.json"), data)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "write status: %v\n", err)

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +31,7 @@ func (b *Backend) Measure(ctx context.Context, pods []*backend.Pod) (map[string]
 	leaders := make([]map[string]int, len(pods))
 	for i, p := range pods {
 		var st statusFile
-		if readJSON(filepath.Join(b.podDir(p.ID), "status.json"), &st) != nil {
+		if readStatus(b.podDir(p.ID), &st) != nil {
 			continue
 		}
 		leaders[i] = map[string]int{}

@@ -149,6 +149,9 @@ func (r *Local) Prune(ctx context.Context, live reconcile.Live, a *reconcile.App
 	return r.Backend.DeleteRecord(ctx, obj.record)
 }
 
+// maxQuickPasses bounds the passes in a row that Converge runs without polling.
+const maxQuickPasses = 2
+
 // Converge implements reconcile.Target: it runs the controllers until nothing is left
 // to do, then waits for the background deletions. With live, the first pass runs on it,
 // which is still what the backend holds (a sync that changed no record: the common cron
@@ -161,6 +164,7 @@ func (r *Local) Converge(ctx context.Context, live reconcile.Live) error {
 		poll = 100 * time.Millisecond
 	}
 	routed := false
+	quick := 0 // passes in a row that followed the one before without a poll
 	for {
 		var err error
 		if !reuse {
@@ -181,6 +185,7 @@ func (r *Local) Converge(ctx context.Context, live reconcile.Live) error {
 			routed = true
 		}
 		reuse = false
+		acted := r.actions.Load()
 		done, err := r.Step(ctx, st)
 		if err != nil {
 			_ = r.WaitDeletes()
@@ -189,11 +194,22 @@ func (r *Local) Converge(ctx context.Context, live reconcile.Live) error {
 		if done {
 			return r.WaitDeletes()
 		}
+		// A pass that changed something is followed at once by another, as Kubernetes'
+		// controllers react to their own changes' events: a rolling update scales the
+		// old ReplicaSet down in one pass and the new one up in the next, and a poll
+		// between the two is a wait every wave pays. A few in a row at most, so that a
+		// pass that acts each time still polls.
+		wait := poll
+		if r.actions.Load() != acted && quick < maxQuickPasses {
+			wait, quick = 0, quick+1
+		} else {
+			quick = 0
+		}
 		select {
 		case <-ctx.Done():
 			_ = r.WaitDeletes()
 			return fmt.Errorf("%w: %s", reconcile.ErrTimeout, r.pending(st))
-		case <-time.After(poll):
+		case <-time.After(wait):
 		}
 	}
 }
