@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // waitGone must tell a process that exits within the wait from one that outlives it,
@@ -111,4 +113,36 @@ func TestSwapFile(t *testing.T) {
 		t.Error(failed)
 	}
 	t.Logf("%d reads", reads)
+}
+
+// The pods' folder asks ext4 to spread the pods' folders over its block groups (see
+// spreadFolders), where the filesystem takes the flag.
+func TestPodFoldersSpread(t *testing.T) {
+	dir := t.TempDir()
+	probe := filepath.Join(dir, "probe")
+	if err := os.Mkdir(probe, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	spreadFolders(probe)
+	if topdir(t, probe) == false {
+		t.Logf("%s does not keep FS_TOPDIR_FL (not ext4): nothing to check", dir)
+		return
+	}
+	b := New(filepath.Join(dir, "root"), "")
+	if err := b.Available(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !topdir(t, filepath.Join(dir, "root", "pods")) {
+		t.Error("ROOT/pods lacks FS_TOPDIR_FL on a filesystem that keeps it")
+	}
+}
+
+func topdir(t *testing.T, dir string) bool {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	flags, err := unix.IoctlGetInt(fd, unix.FS_IOC_GETFLAGS)
+	return err == nil && flags&fsTopdirFL != 0
 }

@@ -56,6 +56,8 @@ type Backend struct {
 
 	podFilesMu sync.Mutex
 	podFiles   map[string]cachedPodFile // by pod id: see readPodFile
+
+	spreadOnce sync.Once // spreadFolders on the pods' folder, once a process
 }
 
 // cachedPodFile is a pod.json as parsed, with the identity of the file it came from.
@@ -92,10 +94,33 @@ func (b *Backend) Available(ctx context.Context) error {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		return fmt.Errorf("process: /proc is not available (the process backend needs Linux): %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(b.root, "pods"), 0o700); err != nil {
+	pods := filepath.Join(b.root, "pods")
+	if err := os.MkdirAll(pods, 0o700); err != nil {
 		return fmt.Errorf("process: cannot use root %s: %w", b.root, err)
 	}
+	b.spreadOnce.Do(func() { spreadFolders(pods) })
 	return nil
+}
+
+// fsTopdirFL is FS_TOPDIR_FL of linux/fs.h, which golang.org/x/sys/unix does not name.
+const fsTopdirFL = 0x00020000
+
+// spreadFolders asks ext4 to place the folders made in dir (the pods' folders) as it
+// places top-level ones, each in a block group with few folders, rather than all in
+// dir's group, where each pod's files follow its folder. On ext4 without a journal (the
+// machine kgit's benchmarks run on) an inode allocation scans past every inode freed in
+// its group in the last seconds, or minutes while their table is unwritten: with every
+// pod in one group, each pod a rollout created paid for all the pods it had replaced,
+// and 0 to 100 pods took twice as long. Other filesystems refuse the flag or ignore it.
+func spreadFolders(dir string) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	if flags, err := unix.IoctlGetInt(fd, unix.FS_IOC_GETFLAGS); err == nil && flags&fsTopdirFL == 0 {
+		_ = unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, flags|fsTopdirFL)
+	}
 }
 
 // Capabilities implements backend.Backend: host processes are not isolated; Services
