@@ -152,6 +152,23 @@ func (r *Local) Prune(ctx context.Context, live reconcile.Live, a *reconcile.App
 // maxQuickPasses bounds the passes in a row that Converge runs without polling.
 const maxQuickPasses = 2
 
+// startingFor is how long after its creation a pod still pending counts as starting,
+// and has Converge poll four times as often: long enough for a host process or a
+// container to start, short enough that a pod held pending (an init container at
+// work, an image being pulled) is polled at the usual pace.
+const startingFor = 250 * time.Millisecond
+
+// starting reports whether a pod of st was created moments ago and is still pending.
+func (r *Local) starting(st *State) bool {
+	now := r.now()
+	for _, p := range st.Pods {
+		if p.Status.Phase == backend.PodPending && !p.Status.Terminating && now.Sub(p.Created) < startingFor {
+			return true
+		}
+	}
+	return false
+}
+
 // Converge implements reconcile.Target: it runs the controllers until nothing is left
 // to do, then waits for the background deletions. With live, the first pass runs on it,
 // which is still what the backend holds (a sync that changed no record: the common cron
@@ -199,11 +216,16 @@ func (r *Local) Converge(ctx context.Context, live reconcile.Live) error {
 		// old ReplicaSet down in one pass and the new one up in the next, and a poll
 		// between the two is a wait every wave pays. A few in a row at most, so that a
 		// pass that acts each time still polls.
+		// A pod just created is about to start: looked at sooner, the sync that waits
+		// for it ends sooner (0 to 100 pods waited a whole poll for the last one).
 		wait := poll
 		if r.actions.Load() != acted && quick < maxQuickPasses {
 			wait, quick = 0, quick+1
 		} else {
 			quick = 0
+			if r.starting(st) {
+				wait = poll / 4
+			}
 		}
 		select {
 		case <-ctx.Done():
