@@ -73,7 +73,9 @@ func TestSwapFile(t *testing.T) {
 		id, _ := fileIDOf(path)
 		inodes[id.ino] = true
 	}
-	if len(inodes) != 2 {
+	if _, err := os.Stat(filepath.Join(dir, ".status.json.next")); err != nil {
+		t.Logf("no twin (the filesystem cannot exchange names): %v", err)
+	} else if len(inodes) != 2 {
 		t.Errorf("10 writes used %d inodes, want the file and its twin: 2", len(inodes))
 	}
 
@@ -105,7 +107,7 @@ func TestSwapFile(t *testing.T) {
 		var st statusFile
 		if err := readStatus(dir, &st); err != nil && failed == nil {
 			failed = fmt.Errorf("read %d, during the writes: %w", reads, err)
-		} else if err == nil && strings.Trim(st.Message, "xy") != "" && failed == nil {
+		} else if err == nil && strings.Trim(st.Message, "x") != "" && strings.Trim(st.Message, "y") != "" && failed == nil {
 			failed = fmt.Errorf("read %d: a status no write made: %q", reads, st.Message)
 		}
 	}
@@ -143,6 +145,6 @@ func topdir(t *testing.T, dir string) bool {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	flags, err := unix.IoctlGetInt(fd, unix.FS_IOC_GETFLAGS)
+	flags, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
 	return err == nil && flags&fsTopdirFL != 0
 }

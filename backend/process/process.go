@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -57,7 +58,7 @@ type Backend struct {
 	podFilesMu sync.Mutex
 	podFiles   map[string]cachedPodFile // by pod id: see readPodFile
 
-	spreadOnce sync.Once // spreadFolders on the pods' folder, once a process
+	spreadOnce sync.Once // spreadFolders on the pods' folder, once a Backend
 }
 
 // cachedPodFile is a pod.json as parsed, with the identity of the file it came from.
@@ -118,8 +119,8 @@ func spreadFolders(dir string) {
 		return
 	}
 	defer unix.Close(fd)
-	if flags, err := unix.IoctlGetInt(fd, unix.FS_IOC_GETFLAGS); err == nil && flags&fsTopdirFL == 0 {
-		_ = unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, flags|fsTopdirFL)
+	if flags, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS); err == nil && flags&fsTopdirFL == 0 {
+		_ = unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, int(flags|fsTopdirFL))
 	}
 }
 
@@ -762,9 +763,12 @@ func writeFile(path string, data []byte) error {
 // without a journal, as on the machine kgit's benchmarks run on, every inode allocation
 // scans past the inodes freed in the last seconds: a rollout's hundreds of status
 // writes by rename made each pod creation pay for all of them. A reader that opened
-// the file just before an exchange may see the twin rewritten under it: empty or a
-// prefix, never a mix, which readStatus reads again. Without RENAME_EXCHANGE (another
-// filesystem) the twin is renamed over the file.
+// the file just before an exchange may find it rewritten under it, which readStatus
+// notices and reads again. The twin's times are set to the write's own nanosecond, so
+// that two writes of the same size never look alike to those that compare a file's
+// inode, times and size (the Service proxies, the steady syncs' fingerprint), even on a
+// filesystem whose clock ticks coarsely. Where the exchange fails (another filesystem,
+// the first write) the twin is renamed over the file.
 func swapFile(path string, data []byte) error {
 	next := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".next")
 	f, err := os.OpenFile(next, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -775,14 +779,17 @@ func swapFile(path string, data []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		now := time.Now()
+		err = os.Chtimes(next, now, now)
+	}
 	if err != nil {
 		return err
 	}
-	err = unix.Renameat2(unix.AT_FDCWD, next, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE)
-	if err != nil { // ENOENT: the first write; else no exchange on this filesystem
-		err = os.Rename(next, path)
+	if unix.Renameat2(unix.AT_FDCWD, next, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE) != nil {
+		return os.Rename(next, path)
 	}
-	return err
+	return nil
 }
 
 func readJSON(path string, v any) error {
@@ -793,17 +800,46 @@ func readJSON(path string, v any) error {
 	return json.Unmarshal(data, v)
 }
 
-// readStatus reads a pod's status.json, again when it caught the file being rewritten
-// (see swapFile): the status is a JSON object, so a read cut short never parses.
+// readStatus reads a pod's status.json. The file is rewritten in place of its twin (see
+// swapFile), so a reader may open it just before it becomes the twin and read it while it
+// is rewritten: a read that the file changed under (its size or change time moved) or
+// that does not parse (the file was emptied and not yet written whole) is made again, a
+// millisecond later, up to ten times.
 func readStatus(dir string, st *statusFile) error {
 	path := filepath.Join(dir, "status.json")
-	var err error
-	for range 5 {
-		*st = statusFile{}
-		var syntax *json.SyntaxError
-		if err = readJSON(path, st); !errors.As(err, &syntax) {
+	for try := 0; ; try++ {
+		data, stable, err := readStable(path)
+		if err != nil {
 			return err
 		}
+		*st = statusFile{}
+		err = json.Unmarshal(data, st)
+		var syntax *json.SyntaxError
+		if stable && !errors.As(err, &syntax) || try == 9 {
+			return err
+		}
+		time.Sleep(time.Millisecond)
 	}
-	return err
+}
+
+// readStable reads a file whole and reports whether it stayed the same meanwhile.
+func readStable(path string) ([]byte, bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	var before, after syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &before); err != nil {
+		return nil, false, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := syscall.Fstat(int(f.Fd()), &after); err != nil {
+		return nil, false, err
+	}
+	stable := before.Ctim == after.Ctim && before.Size == after.Size && after.Size == int64(len(data))
+	return data, stable, nil
 }

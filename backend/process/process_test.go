@@ -154,7 +154,7 @@ func TestCreateListLogsDelete(t *testing.T) {
 		t.Errorf("logs = %q", buf.String())
 	}
 	var st statusFile
-	if err := readJSON(filepath.Join(b.podDir(p.ID), "status.json"), &st); err != nil {
+	if err := readStatus(b.podDir(p.ID), &st); err != nil {
 		t.Fatal(err)
 	}
 	proc := st.Procs["main"]
@@ -180,7 +180,7 @@ func TestDeleteKillsAfterGrace(t *testing.T) {
 	}
 	waitFor(t, b, p.ID, "ready", func(p *backend.Pod) bool { return p.Status.Ready })
 	var st statusFile
-	if err := readJSON(filepath.Join(b.podDir(p.ID), "status.json"), &st); err != nil {
+	if err := readStatus(b.podDir(p.ID), &st); err != nil {
 		t.Fatal(err)
 	}
 	group := st.Procs["main"].PID

@@ -488,10 +488,11 @@ func (r *Local) createPods(ctx context.Context, st *State, rs *RS, n int) error 
 		r.creating[key][pod] = time.Time{}
 		r.mu.Unlock()
 		rs.Expected++
+		r.actions.Add(1) // counted in the pass that decided it, not when it is done
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			err := r.createPod(bg, rsName, spec)
+			err := r.startPod(bg, rsName, spec)
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			if err != nil {
@@ -516,6 +517,11 @@ func (r *Local) failedCreates() error {
 
 func (r *Local) createPod(ctx context.Context, owner string, spec backend.PodSpec) error {
 	r.actions.Add(1)
+	return r.startPod(ctx, owner, spec)
+}
+
+// startPod is createPod without counting the action (createPods counts its own).
+func (r *Local) startPod(ctx context.Context, owner string, spec backend.PodSpec) error {
 	env, hosts, err := r.serviceLinks(ctx, spec.Namespace, &spec.Spec)
 	if err != nil {
 		return err
@@ -537,7 +543,6 @@ func (r *Local) deletePod(ctx context.Context, p *backend.Pod, reason, format st
 
 // deletePodBy is deletePod with the event reported against obj (the pod's owner).
 func (r *Local) deletePodBy(ctx context.Context, p *backend.Pod, obj, reason, format string, args ...any) {
-	r.actions.Add(1)
 	r.mu.Lock()
 	if r.deleting == nil {
 		r.deleting, r.names = map[string]bool{}, map[string]int{}
@@ -549,6 +554,7 @@ func (r *Local) deletePodBy(ctx context.Context, p *backend.Pod, obj, reason, fo
 	r.deleting[p.ID] = true
 	r.names[p.Namespace+"/"+p.Name]++
 	r.mu.Unlock()
+	r.actions.Add(1) // not before: a pass that asks again for a deletion under way did nothing
 	// The pod stops counting at once, as a deletionTimestamp makes it in Kubernetes: for
 	// this pass, and for whoever looks at the backend, which marks it if it can.
 	p.Status.Terminating = true
