@@ -126,7 +126,7 @@ func TestPodFoldersSpread(t *testing.T) {
 		t.Fatal(err)
 	}
 	spreadFolders(probe)
-	if topdir(t, probe) == false {
+	if !topdir(t, probe) {
 		t.Logf("%s does not keep FS_TOPDIR_FL (not ext4): nothing to check", dir)
 		return
 	}

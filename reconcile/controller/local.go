@@ -211,19 +211,19 @@ func (r *Local) Converge(ctx context.Context, live reconcile.Live) error {
 		if done {
 			return r.WaitDeletes()
 		}
-		// A pass that changed something is followed at once by another, as Kubernetes'
-		// controllers react to their own changes' events: a rolling update scales the
-		// old ReplicaSet down in one pass and the new one up in the next, and a poll
-		// between the two is a wait every wave pays. A few in a row at most, so that a
-		// pass that acts each time still polls.
-		// A pod just created is about to start: looked at sooner, the sync that waits
-		// for it ends sooner (0 to 100 pods waited a whole poll for the last one).
 		wait := poll
 		if r.actions.Load() != acted && quick < maxQuickPasses {
+			// A pass that changed something is followed at once by another, as
+			// Kubernetes' controllers react to their own changes' events: a rolling
+			// update scales the old ReplicaSet down in one pass and the new one up in
+			// the next, and a poll between the two is a wait every wave pays. A few in
+			// a row at most, so that a pass that acts each time still polls.
 			wait, quick = 0, quick+1
 		} else {
 			quick = 0
 			if r.starting(st) {
+				// A pod just created is about to start: looked at sooner, the sync that
+				// waits for it ends sooner (0 to 100 pods waited a whole poll for the last).
 				wait = poll / 4
 			}
 		}
