@@ -163,7 +163,11 @@ func TestGRPCProbe(t *testing.T) {
 }
 
 // TestMemoryLimit: a container that allocates past limits.memory is killed by the
-// kernel, and its status says OOMKilled, as kubectl shows it.
+// kernel at the limit, and its status says OOMKilled, as kubectl shows it, whenever the
+// engine knows it was an OOM kill. Engines do not always know: Docker 20.10 on cgroup v1
+// here missed one in a CI run under load (moby#38352 and nomad#13119 are the same race),
+// and Podman 4.3 never reports it. kgit reports the engine's verdict, so the test holds
+// kgit's status to the engine's own State.OOMKilled, read after kgit saw the pod fail.
 func TestMemoryLimit(t *testing.T) {
 	const app = "kgit-oom"
 	b, repo := engineWithApp(t, app)
@@ -172,16 +176,26 @@ func TestMemoryLimit(t *testing.T) {
 		s.Containers[0].Args = []string{"alloc", "256"}
 		s.Containers[0].Resources = json.RawMessage(`{"limits":{"memory":"32Mi"}}`)
 	})
-	p := until(t, b, app, "oom", "killed", func(p *backend.Pod) bool { return p.Status.Phase == backend.PodFailed })
-	c := p.Status.Containers[0]
-	if b.Podman(context.Background()) && c.Reason == "Error" && c.ExitCode == 137 {
-		// Podman 4.3 here kills the container at its limit but does not report OOMKilled
-		// (State.OOMKilled stays false): the README says so
-		t.Logf("Podman: killed at the limit, %+v", c)
-		return
+	until(t, b, app, "oom", "killed", func(p *backend.Pod) bool { return p.Status.Phase == backend.PodFailed })
+	ins, err := dockertest.Client(b).ContainerInspect(context.Background(), "kgit-default-oom-main", client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if c.Reason != "OOMKilled" || c.ExitCode != 137 {
-		t.Fatalf("container %+v, want terminated OOMKilled with 137", c)
+	if m := ins.Container.HostConfig.Memory; m != 32<<20 {
+		t.Fatalf("the engine's memory limit is %d, want %d", m, 32<<20)
+	}
+	want := "OOMKilled"
+	if !ins.Container.State.OOMKilled {
+		want = "Error"
+		t.Logf("the engine did not report the OOM kill (State %+v): kgit must say Error", ins.Container.State)
+	}
+	// the engine's flag only ever turns true, so kgit's next read agrees with the one above
+	p := until(t, b, app, "oom", "reported as the engine has it", func(p *backend.Pod) bool {
+		c := p.Status.Containers[0]
+		return c.State == backend.StateTerminated && c.Reason == want
+	})
+	if c := p.Status.Containers[0]; c.ExitCode != 137 {
+		t.Fatalf("container %+v, want terminated %s with 137", c, want)
 	}
 }
 
