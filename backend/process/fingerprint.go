@@ -21,9 +21,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Fingerprint implements backend.Fingerprinter. It reads no record: it stats every
-// record file of the app (inode, size, change and modification times, so that a record
-// edited in place by hand shows, as one replaced does), every pod's and Service's files,
+// Fingerprint implements backend.Fingerprinter. It reads no record: it stats the files
+// of the app's records folder, its log and any an older root left (inode, size, change
+// and modification times, so that a record edited in place by hand shows, as one
+// appended or rewritten does), every pod's and Service's files,
 // and asks /proc whether each pod's supervisor and each Service's proxy still runs.
 // That is about the cost of listing what runs, not of reading every record.
 func (b *Backend) Fingerprint(ctx context.Context, app string) (string, error) {
@@ -69,8 +70,8 @@ func (b *Backend) fingerprintDirs(h hash.Hash, kind string, files []string, proc
 	return nil
 }
 
-// fingerprintFiles adds to h the name and stat of every file in dir. Records are many
-// (two per Deployment): they are statted relative to the open folder, on every core.
+// fingerprintFiles adds to h the name and stat of every file in dir: relative to the
+// open folder, and on every core when there are many (an older root's record files).
 func fingerprintFiles(h hash.Hash, dir string) error {
 	f, err := os.Open(dir)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -14,7 +14,7 @@
 //	ROOT/ips/ADDRESS                          the pod that holds a loopback address
 //	ROOT/claims/NAMESPACE/CLAIM               persistent volume claims
 //	ROOT/services/NAMESPACE_NAME/             a Service's route and proxy
-//	ROOT/records/APP/KIND_NAMESPACE_NAME.json controller records
+//	ROOT/records/APP/records.jsonl            records: one a line, see recordsLog
 //	ROOT/locks/APP.lock                       the per-app sync lock
 package process
 
@@ -59,6 +59,8 @@ type Backend struct {
 	podFiles   map[string]cachedPodFile // by pod id: see readPodFile
 
 	spreadOnce sync.Once // spreadFolders on the pods' folder, once a Backend
+
+	recordsState
 }
 
 // cachedPodFile is a pod.json as parsed, with the identity of the file it came from.
@@ -569,75 +571,6 @@ func (b *Backend) DeletePod(ctx context.Context, id string, grace time.Duration)
 		return fmt.Errorf("process: remove pod %s: %w", id, err)
 	}
 	b.releaseIP(id, pf.PodIP)
-	return nil
-}
-
-// Records.
-
-func (b *Backend) recordPath(r backend.Record) (string, error) {
-	app := r.Labels[backend.LabelApp]
-	for i, part := range []string{app, r.Kind, r.Namespace, r.Name} {
-		// a cluster-scoped object (a Namespace, a ClusterRole) has no namespace
-		if part == "" && i != 2 || strings.ContainsAny(part, "/\\_") || part == "." || part == ".." {
-			return "", fmt.Errorf("process: invalid record name %q", part)
-		}
-	}
-	return filepath.Join(b.root, "records", app, r.Kind+"_"+r.Namespace+"_"+r.Name+".json"), nil
-}
-
-// PutRecord writes a record atomically.
-func (b *Backend) PutRecord(ctx context.Context, r backend.Record) error {
-	p, err := b.recordPath(r)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return err
-	}
-	return writeJSON(p, r)
-}
-
-// ListRecords returns the records the selector matches.
-func (b *Backend) ListRecords(ctx context.Context, selector map[string]string) ([]backend.Record, error) {
-	pattern := filepath.Join(b.root, "records", "*", "*.json")
-	if app := selector[backend.LabelApp]; app != "" {
-		pattern = filepath.Join(b.root, "records", app, "*.json")
-	}
-	files, err := filepath.Glob(pattern)
-	if err != nil {
-		return nil, err
-	}
-	records, err := parallel.Map(len(files), func(i int) (*backend.Record, error) {
-		var r backend.Record
-		if err := readJSON(files[i], &r); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, nil // deleted meanwhile
-			}
-			return nil, fmt.Errorf("process: read record %s: %w", files[i], err)
-		}
-		return &r, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	var out []backend.Record
-	for _, r := range records {
-		if r != nil && backend.Matches(r.Labels, selector) {
-			out = append(out, *r)
-		}
-	}
-	return out, nil
-}
-
-// DeleteRecord removes a record.
-func (b *Backend) DeleteRecord(ctx context.Context, r backend.Record) error {
-	p, err := b.recordPath(r)
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
 	return nil
 }
 

@@ -133,28 +133,34 @@ func TestSteadySync(t *testing.T) {
 
 	t.Run("record edited by hand", func(t *testing.T) {
 		mark(t, "drift")
-		path := filepath.Join(e.root, "records", "steady", "Deployment_default_web.json")
+		path := filepath.Join(e.root, "records", "steady", "records.jsonl")
 		before, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var r backend.Record
 		data, err := os.ReadFile(path)
-		if err == nil {
-			err = json.Unmarshal(data, &r)
-		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		drifted := strings.Replace(string(r.Data), `"image":"example.com/web:v1"`, `"image":"example.com/web:h1"`, 1)
-		if drifted == string(r.Data) {
-			t.Fatalf("no image in the record: %s", r.Data)
+		// the Deployment's last line, as a user finds it in the log
+		lines := strings.SplitAfter(string(data), "\n")
+		last := -1
+		for i, l := range lines {
+			if strings.HasPrefix(l, `{"Kind":"Deployment","Namespace":"default","Name":"web",`) {
+				last = i
+			}
 		}
-		r.Data = []byte(drifted)
-		data, _ = json.Marshal(r)
+		if last < 0 {
+			t.Fatalf("no line for the Deployment in %s:\n%s", path, data)
+		}
+		drifted := strings.Replace(lines[last], `"image":"example.com/web:v1"`, `"image":"example.com/web:h1"`, 1)
+		if drifted == lines[last] {
+			t.Fatalf("no image in the record: %s", lines[last])
+		}
+		lines[last] = drifted
 		// in place (the same inode), of the same size, and with its modification time put
 		// back: only its change time tells
-		if err := os.WriteFile(path, data, 0o600); err != nil {
+		if err := os.WriteFile(path, []byte(strings.Join(lines, "")), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.Chtimes(path, before.ModTime(), before.ModTime()); err != nil {
@@ -164,9 +170,14 @@ func TestSteadySync(t *testing.T) {
 		if strings.Contains(errs, "steady-marker") || !strings.Contains(errs, "deployment.apps/web configured") {
 			t.Errorf("a sync after a record was edited by hand did not apply git again:\n%s", errs)
 		}
-		data, _ = os.ReadFile(path)
-		if err := json.Unmarshal(data, &r); err != nil || strings.Contains(string(r.Data), "web:h1") {
-			t.Errorf("the record still holds the hand edit: %s", data)
+		recs, err := b.ListRecords(context.Background(), map[string]string{backend.LabelApp: "steady"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if r.Kind == "Deployment" && r.Name == "web" && strings.Contains(string(r.Data), "web:h1") {
+				t.Errorf("the record still holds the hand edit: %s", r.Data)
+			}
 		}
 	})
 
