@@ -307,8 +307,20 @@ func Proxy(route string) error {
 			}
 		}
 	}()
+	seen := proxySeen(svc.Namespace, svc.Name)
+	defer os.Remove(seen)
 	return proxy.Serve(ctx, &svc, proxyRefresh, func(ctx context.Context) (map[int32][]string, error) {
-		return b.endpoints(ctx, &svc)
+		began := time.Now()
+		eps, err := b.endpoints(ctx, &svc)
+		if err == nil {
+			if os.Chtimes(seen, began, began) != nil {
+				if f, err := os.Create(seen); err == nil {
+					f.Close()
+					_ = os.Chtimes(seen, began, began)
+				}
+			}
+		}
+		return eps, err
 	}, proxy.Listening)
 }
 
@@ -356,23 +368,64 @@ func (b *Backend) draining(ctx context.Context) (map[string]bool, error) {
 }
 
 // drain takes a pod out of the Services that select it before it is stopped: a marker
-// volume tells their proxies, and the pod is stopped once they have all looked again.
-// The marker goes with the pod's other volumes.
+// volume tells their proxies, and the pod is stopped once each of them has looked at the
+// pods again, a look begun after the marker was made (see proxySeen). A proxy that has
+// not looked for seconds (it is gone; the next sync starts another) is waited for no
+// longer than three of its periods, as is one that never says (an older kgit's). The
+// marker goes with the pod's other volumes.
 func (b *Backend) drain(ctx context.Context, ns, pod, uid string, labels map[string]string) error {
 	routes, err := b.Routes(ctx, map[string]string{backend.LabelNamespace: ns})
 	if err != nil || uid == "" {
 		return err
 	}
+	var seen []string
 	for _, r := range routes {
 		if proxy.Selects(r, ns, labels) {
-			_, err := b.cli.VolumeCreate(ctx, volume.CreateRequest{Name: "kgit-draining-" + uid, Labels: map[string]string{
-				backend.LabelManagedBy: backend.ManagedBy, backend.LabelNamespace: ns, labelPod: pod, labelPodUID: uid, labelDraining: "true"}})
-			if err != nil {
-				return err
-			}
-			time.Sleep(3 * proxyRefresh) // a look at the pods takes time too
-			return nil
+			seen = append(seen, proxySeen(r.Namespace, r.Name))
+		}
+	}
+	if len(seen) == 0 {
+		return nil
+	}
+	_, err = b.cli.VolumeCreate(ctx, volume.CreateRequest{Name: "kgit-draining-" + uid, Labels: map[string]string{
+		backend.LabelManagedBy: backend.ManagedBy, backend.LabelNamespace: ns, labelPod: pod, labelPodUID: uid, labelDraining: "true"}})
+	if err != nil {
+		return err
+	}
+	made := time.Now()
+	for !drained(seen, made, time.Now()) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(proxyRefresh / 5):
 		}
 	}
 	return nil
+}
+
+// drained reports whether the proxies whose seen files (proxySeen) are listed have
+// each looked at the pods since made, or need not be waited for any longer at now.
+func drained(seen []string, made, now time.Time) bool {
+	waited := now.Sub(made)
+	for _, path := range seen {
+		st, err := os.Stat(path)
+		switch {
+		case err == nil && !st.ModTime().Before(made): // it looked again
+		case waited < 3*proxyRefresh:
+			return false
+		case err != nil || made.Sub(st.ModTime()) > 2*time.Second: // gone, or an older kgit's
+		case waited < drainWait:
+			return false // looking, slowly: a busy machine
+		}
+	}
+	return true
+}
+
+// drainWait is the longest a pod's stop waits for a slow proxy to leave it out.
+const drainWait = 10 * time.Second
+
+// proxySeen is the file whose modification time a docker proxy sets, after each look at
+// the pods, to when that look began: drain waits on it.
+func proxySeen(ns, name string) string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("kgit-proxy-%s_%s.seen", ns, name))
 }
