@@ -670,10 +670,15 @@ func (b *Backend) removePodUID(ctx context.Context, ns, name, uid string, grace 
 	deadline := time.Now().Add(grace) // preStop hooks count against the grace period
 	for _, c := range res {
 		secs := int(math.Round(b.preStop(ctx, specContainer(c.Labels), c.ID, max(time.Until(deadline), 0)).Seconds()))
-		if err := b.cli.ContainerStop(ctx, c.ID, &secs); err != nil && !noSuch(err) {
-			errs = append(errs, err)
-		}
+		// A stop that failed matters only when the container cannot be removed either:
+		// the removal kills what still runs. Podman 4.3 refuses to finish the stop of a
+		// container its restart policy has just started again ("refusing to clean up:
+		// container state improper"), as seen in `down` of a pod failing its liveness probe.
+		stopErr := b.cli.ContainerStop(ctx, c.ID, &secs)
 		if err := b.removeContainer(ctx, c.ID); err != nil {
+			if stopErr != nil && !noSuch(stopErr) {
+				errs = append(errs, stopErr)
+			}
 			errs = append(errs, err)
 		}
 		b.mu.Lock()
