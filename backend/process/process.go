@@ -492,6 +492,11 @@ func (b *Backend) readPod(id string) (*backend.Pod, error) {
 	} else {
 		pod.Status.Terminating = b.markedTerminating(id) // not started yet; a mark made meanwhile holds all the same
 	}
+	if !alive && !st.Done {
+		// Not recorded yet when asked, but its first status is there: a supervisor records
+		// itself before that, so it is asked again (a dead one cannot come back).
+		alive = b.supervisorAlive(id)
+	}
 	switch {
 	case st.Stopping && !alive:
 		// Stopped, but its folder was not removed (the deleting CLI was killed).

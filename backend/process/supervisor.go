@@ -59,16 +59,18 @@ func Supervise(root, id string, tls probe.Handshake) error {
 	for _, c := range pf.Spec.Containers {
 		s.status.Containers = append(s.status.Containers, backend.ContainerStatus{Name: c.Name, State: backend.StateWaiting, Reason: waiting})
 	}
-	s.write()
-
-	// The supervisor records itself too: the CLI that started it may die before it does
-	// (a read costs less than the write, which the CLI has mostly done already).
+	// The supervisor records itself too, before its first status: the CLI that started it
+	// may die before it does, and a reader that finds a status must find who writes it
+	// (else the pod looks lost). A read costs less than the write, which the CLI has
+	// mostly done already.
 	if self, err := identify(os.Getpid()); err == nil {
 		var rec Proc
 		if path := filepath.Join(dir, "supervisor.json"); readJSON(path, &rec) != nil || rec != self {
 			_ = writeJSON(path, self)
 		}
 	}
+	s.write()
+
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	orphaned := make(chan struct{})

@@ -179,3 +179,30 @@ func mustLoad(t *testing.T, b backend.Backend) *State {
 	}
 	return st
 }
+
+// A pod whose deletion finishes after a pass's listing was settled is not live: the
+// controllers would otherwise see it terminating, not being deleted, and stop it again
+// ("finishing an interrupted deletion"), as rollouts on a busy machine did.
+func TestLiveAfterDeletionFinished(t *testing.T) {
+	b := memory.New()
+	r := newLocal(b, "shop")
+	ctx := context.Background()
+	p, err := b.CreatePod(ctx, backend.PodSpec{Name: "web-1", Namespace: "default",
+		Labels: map[string]string{backend.LabelApp: "shop"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.live([]*backend.Pod{p}); len(got) != 1 {
+		t.Fatalf("a pod nobody deletes: %d live, want 1", len(got))
+	}
+	r.deletePodBy(ctx, p, "replicaset.apps/web-1", "SuccessfulDelete", "Deleted pod: %s", p.Name)
+	if got := r.live([]*backend.Pod{p}); len(got) != 0 {
+		t.Errorf("a pod being deleted: %d live, want 0", len(got))
+	}
+	if err := r.WaitDeletes(); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.live([]*backend.Pod{p}); len(got) != 0 {
+		t.Errorf("a pod whose deletion finished, from a listing taken before: %d live, want 0", len(got))
+	}
+}

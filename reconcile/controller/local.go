@@ -687,13 +687,15 @@ func (r *Local) expect(st *State) {
 	}
 }
 
-// live drops pods that are being deleted.
+// live drops pods that are being deleted, or whose deletion this process finished.
 func (r *Local) live(pods []*backend.Pod) []*backend.Pod {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]*backend.Pod, 0, len(pods))
 	for _, p := range pods {
-		if !r.deleting[p.ID] {
+		// A deletion that finished after this pass's settle still counts: asked for
+		// again, the pod would be "an interrupted deletion", stopped a second time.
+		if _, gone := r.deleted[podKey(p)]; !r.deleting[p.ID] && !gone {
 			out = append(out, p)
 		}
 	}
