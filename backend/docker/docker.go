@@ -61,7 +61,7 @@ type Backend struct {
 	cli        *engine.Client
 	name       string // Name, or PodmanName
 	host       string
-	log        io.Writer // image pulls report here
+	log        io.Writer // image pulls and warnings report here
 	mu         sync.Mutex
 	probes     map[string]*probeState // by container ID: the probe results kgit has seen
 	netMu      sync.Mutex             // one network creation at a time
@@ -675,11 +675,20 @@ func (b *Backend) removePodUID(ctx context.Context, ns, name, uid string, grace 
 		// container its restart policy has just started again ("refusing to clean up:
 		// container state improper"), as seen in `down` of a pod failing its liveness probe.
 		stopErr := b.cli.ContainerStop(ctx, c.ID, &secs)
+		if stopErr != nil && noSuch(stopErr) {
+			stopErr = nil
+		}
 		if err := b.removeContainer(ctx, c.ID); err != nil {
-			if stopErr != nil && !noSuch(stopErr) {
+			if stopErr != nil {
 				errs = append(errs, stopErr)
 			}
 			errs = append(errs, err)
+		} else if stopErr != nil && b.log != nil {
+			cname := c.ID
+			if len(c.Names) > 0 {
+				cname = strings.TrimPrefix(c.Names[0], "/")
+			}
+			fmt.Fprintf(b.log, "warning: pod %s: the stop of container %s failed (%v); it was removed by force\n", name, cname, stopErr)
 		}
 		b.mu.Lock()
 		delete(b.probes, c.ID)

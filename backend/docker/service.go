@@ -307,7 +307,7 @@ func Proxy(route string) error {
 			}
 		}
 	}()
-	seen := proxySeen(svc.Namespace, svc.Name)
+	seen := proxySeen(b.host, svc.Namespace, svc.Name)
 	defer os.Remove(seen)
 	return proxy.Serve(ctx, &svc, proxyRefresh, func(ctx context.Context) (map[int32][]string, error) {
 		began := time.Now()
@@ -369,22 +369,22 @@ func (b *Backend) draining(ctx context.Context) (map[string]bool, error) {
 
 // drain takes a pod out of the Services that select it before it is stopped: a marker
 // volume tells their proxies, and the pod is stopped once each of them has looked at the
-// pods again, a look begun after the marker was made (see proxySeen). A proxy that has
-// not looked for seconds (it is gone; the next sync starts another) is waited for no
-// longer than three of its periods, as is one that never says (an older kgit's). The
-// marker goes with the pod's other volumes.
+// pods again, a look begun after the marker was made (see proxySeen). A proxy that is
+// not running (the next sync starts another), or one that never says (an older kgit's),
+// is waited for three of its periods, as before; a running one that is slow, up to
+// drainWait. The marker goes with the pod's other volumes.
 func (b *Backend) drain(ctx context.Context, ns, pod, uid string, labels map[string]string) error {
 	routes, err := b.Routes(ctx, map[string]string{backend.LabelNamespace: ns})
 	if err != nil || uid == "" {
 		return err
 	}
-	var seen []string
+	var proxies []drainProxy
 	for _, r := range routes {
 		if proxy.Selects(r, ns, labels) {
-			seen = append(seen, proxySeen(r.Namespace, r.Name))
+			proxies = append(proxies, drainProxy{seen: proxySeen(b.host, r.Namespace, r.Name), running: len(b.proxies(r.Namespace, r.Name)) > 0})
 		}
 	}
-	if len(seen) == 0 {
+	if len(proxies) == 0 {
 		return nil
 	}
 	_, err = b.cli.VolumeCreate(ctx, volume.CreateRequest{Name: "kgit-draining-" + uid, Labels: map[string]string{
@@ -393,7 +393,7 @@ func (b *Backend) drain(ctx context.Context, ns, pod, uid string, labels map[str
 		return err
 	}
 	made := time.Now()
-	for !drained(seen, made, time.Now()) {
+	for !drained(proxies, made, time.Now()) {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -403,17 +403,24 @@ func (b *Backend) drain(ctx context.Context, ns, pod, uid string, labels map[str
 	return nil
 }
 
-// drained reports whether the proxies whose seen files (proxySeen) are listed have
-// each looked at the pods since made, or need not be waited for any longer at now.
-func drained(seen []string, made, now time.Time) bool {
+// drainProxy is a proxy a draining pod waits for: its seen file, and whether it ran
+// when the drain began.
+type drainProxy struct {
+	seen    string
+	running bool
+}
+
+// drained reports whether the proxies have each looked at the pods since made, or need
+// not be waited for any longer at now.
+func drained(proxies []drainProxy, made, now time.Time) bool {
 	waited := now.Sub(made)
-	for _, path := range seen {
-		st, err := os.Stat(path)
+	for _, p := range proxies {
+		st, err := os.Stat(p.seen)
 		switch {
 		case err == nil && !st.ModTime().Before(made): // it looked again
 		case waited < 3*proxyRefresh:
 			return false
-		case err != nil || made.Sub(st.ModTime()) > 2*time.Second: // gone, or an older kgit's
+		case err != nil || !p.running: // never says, or gone
 		case waited < drainWait:
 			return false // looking, slowly: a busy machine
 		}
@@ -424,8 +431,10 @@ func drained(seen []string, made, now time.Time) bool {
 // drainWait is the longest a pod's stop waits for a slow proxy to leave it out.
 const drainWait = 10 * time.Second
 
-// proxySeen is the file whose modification time a docker proxy sets, after each look at
-// the pods, to when that look began: drain waits on it.
-func proxySeen(ns, name string) string {
-	return filepath.Join(os.TempDir(), fmt.Sprintf("kgit-proxy-%s_%s.seen", ns, name))
+// proxySeen is the file whose modification time a docker proxy of the engine at host
+// sets, after each look at the pods, to when that look began: drain waits on it.
+func proxySeen(host, ns, name string) string {
+	h := fnv.New32a()
+	h.Write([]byte(host))
+	return filepath.Join(os.TempDir(), fmt.Sprintf("kgit-proxy-%s_%s-%08x.seen", ns, name, h.Sum32()))
 }

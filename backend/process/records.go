@@ -144,7 +144,8 @@ func (b *Backend) appendRecord(app string, l recordLine) error {
 	}
 	b.recordsMu.Unlock()
 	if compact {
-		return b.compactRecords(app)
+		// The line is written: a compaction that fails leaves the log longer, not wrong.
+		_ = b.compactRecords(app)
 	}
 	return nil
 }
@@ -198,7 +199,8 @@ func cutTornLine(f *os.File) error {
 	if last[0] == '\n' {
 		return nil
 	}
-	// find the last newline, reading backwards a block at a time
+	// find the last newline, reading backwards a block at a time; a last line that is a
+	// whole JSON object (a hand edit that left out the newline) gets one instead
 	buf := make([]byte, 64<<10)
 	end := size
 	for end > 0 {
@@ -208,11 +210,25 @@ func cutTornLine(f *os.File) error {
 			return err
 		}
 		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
-			return f.Truncate(start + int64(i) + 1)
+			return cutOrEnd(f, start+int64(i)+1, size)
 		}
 		end = start
 	}
-	return f.Truncate(0)
+	return cutOrEnd(f, 0, size)
+}
+
+// cutOrEnd ends the file's last line, from offset from to size: with a newline when it
+// is whole JSON, else by cutting it off.
+func cutOrEnd(f *os.File, from, size int64) error {
+	tail := make([]byte, size-from)
+	if _, err := f.ReadAt(tail, from); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if json.Valid(tail) {
+		_, err := f.Write([]byte{'\n'}) // O_APPEND: at the end
+		return err
+	}
+	return f.Truncate(from)
 }
 
 // ListRecords returns the records the selector matches.
@@ -257,6 +273,10 @@ func (b *Backend) readRecords(app string) ([]backend.Record, error) {
 			return nil, err
 		}
 		lines = len(out)
+		if _, serr := os.Stat(path); serr == nil {
+			// moved into the log meanwhile: the files read may be missing some
+			return b.readRecords(app)
+		}
 	case err != nil:
 		return nil, fmt.Errorf("process: %w", err)
 	default:
@@ -296,13 +316,16 @@ func (b *Backend) readRecords(app string) ([]backend.Record, error) {
 // of each live record and how many lines it has. A line that is not a record is an
 // error naming the file and the line: the log was edited by hand.
 func parseRecordLog(path string, data []byte) (map[string]*recordLine, int, error) {
-	if i := bytes.LastIndexByte(data, '\n'); i < len(data)-1 {
+	if i := bytes.LastIndexByte(data, '\n'); i < len(data)-1 && !json.Valid(data[i+1:]) {
 		data = data[:i+1] // an append in progress, or cut short: not a record yet
 	}
 	var starts []int
 	for i := 0; i < len(data); {
 		starts = append(starts, i)
 		n := bytes.IndexByte(data[i:], '\n')
+		if n < 0 {
+			break // a whole last line without its newline
+		}
 		i += n + 1
 	}
 	const chunk = 512

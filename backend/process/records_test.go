@@ -177,3 +177,29 @@ func TestRecordLogCompacted(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordLogLastLineByHand: a last line that is a whole record without its newline
+// (an editor that leaves it out) is read, and kept by the next write.
+func TestRecordLogLastLineByHand(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	b := New(root, "")
+	if err := b.PutRecord(ctx, testRecord("a", "x", `{"v":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(root, "records", "a", recordsLog)
+	data, _ := os.ReadFile(path)
+	edited := strings.Replace(strings.TrimSuffix(string(data), "\n"), `{"v":1}`, `{"v":9}`, 1)
+	if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := listNames(t, b, "a"), `x={"v":9}`; got != want {
+		t.Errorf("a last line without its newline: %s, want %s", got, want)
+	}
+	if err := b.PutRecord(ctx, testRecord("a", "y", `{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := listNames(t, b, "a"), `x={"v":9} y={}`; got != want {
+		t.Errorf("after the next write: %s, want %s", got, want)
+	}
+}
