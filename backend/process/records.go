@@ -48,7 +48,10 @@ type recordLine struct {
 	Status                json.RawMessage   `json:",omitempty"`
 }
 
-func (l *recordLine) key() string { return l.Kind + "_" + l.Namespace + "_" + l.Name }
+func (l *recordLine) key() string { return recordKey(l.Kind, l.Namespace, l.Name) }
+
+// recordKey names a record within its app, as the files of an older root did.
+func recordKey(kind, ns, name string) string { return kind + "_" + ns + "_" + name }
 
 // recordLog is what this process knows of an app's log since it last read it whole:
 // its lines and its live records, to tell when to compact it.
@@ -301,7 +304,7 @@ func (b *Backend) readRecords(app string) ([]backend.Record, error) {
 	}
 	live := make(map[string]bool, len(out))
 	for _, r := range out {
-		live[r.Kind+"_"+r.Namespace+"_"+r.Name] = true
+		live[recordKey(r.Kind, r.Namespace, r.Name)] = true
 	}
 	b.recordsMu.Lock()
 	if b.recordLogs == nil {
