@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -713,7 +714,8 @@ func (r *Local) WaitDeletes() error {
 	return err
 }
 
-// Down removes every pod and record of the app.
+// Down removes every pod and record of the app. When ctx ends while pods are still
+// stopping, it returns with their records kept, so that the next Down finishes.
 func (r *Local) Down(ctx context.Context) error {
 	st, err := Load(ctx, r.Backend, r.App)
 	if err != nil {
@@ -727,8 +729,20 @@ func (r *Local) Down(ctx context.Context) error {
 	for _, p := range st.Pods {
 		r.deletePod(ctx, p, "Killing", "Stopping pod %s", p.Name)
 	}
-	if err := r.WaitDeletes(); err != nil {
-		return err
+	// The deletions run to their end whatever ctx does (see deletePod); only the wait
+	// for them ends with ctx (kgit down --timeout), and a later Down finishes them.
+	waited := make(chan error, 1)
+	go func() { waited <- r.WaitDeletes() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			return err
+		}
+	case <-ctx.Done():
+		r.mu.Lock()
+		names := slices.Sorted(maps.Keys(r.names))
+		r.mu.Unlock()
+		return fmt.Errorf("still stopping: pod %s: %w", strings.Join(names, ", pod "), context.Cause(ctx))
 	}
 	for _, rs := range st.ReplicaSets {
 		if err := r.Backend.DeleteRecord(ctx, rs.record); err != nil {

@@ -59,3 +59,24 @@ func TestTablesFromClusterObjects(t *testing.T) {
 		}
 	}
 }
+
+// A pod being deleted is Terminating whatever its containers say, as in kubectl.
+func TestPodStatusTerminating(t *testing.T) {
+	for _, tc := range []struct{ obj, want string }{
+		{`{"metadata": {"name": "a"}, "status": {"phase": "Running", "containerStatuses": [{"state": {"running": {}}}]}}`, "Running"},
+		{`{"metadata": {"name": "a", "deletionTimestamp": "2026-01-01T00:00:00Z"}, "status": {"phase": "Running", "containerStatuses": [{"state": {"running": {}}}]}}`, "Terminating"},
+		{`{"metadata": {"name": "a", "deletionTimestamp": "2026-01-01T00:00:00Z"}, "status": {"phase": "Running", "containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}`, "Terminating"},
+	} {
+		var raw any
+		if err := json.Unmarshal([]byte(tc.obj), &raw); err != nil {
+			t.Fatal(err)
+		}
+		o, err := ObjectOf(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := PodStatus(o); got != tc.want {
+			t.Errorf("%s: STATUS %q, want %q", tc.obj, got, tc.want)
+		}
+	}
+}

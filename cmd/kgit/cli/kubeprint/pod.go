@@ -31,7 +31,8 @@ func init() {
 }
 
 // PodStatus is kubectl's STATUS column: the pod's reason or phase, overridden by the
-// last container's waiting or terminated reason.
+// last container's waiting or terminated reason, and by Terminating once it is being
+// deleted.
 func PodStatus(o Object) string {
 	phase := o.Str("status", "phase")
 	s := phase
@@ -54,6 +55,9 @@ func PodStatus(o Object) string {
 	}
 	if s == "Completed" && phase == backend.PodRunning {
 		s = "Running"
+	}
+	if o.Str("metadata", "deletionTimestamp") != "" && o.Str("status", "reason") != "NodeLost" {
+		s = "Terminating"
 	}
 	return s
 }
