@@ -97,8 +97,11 @@ type PodStatus struct {
 	Ready      bool      `json:"ready"`
 	ReadySince time.Time `json:"readySince,omitzero"`
 	// Terminating is a pod being stopped: it no longer counts toward its owner.
-	Terminating bool              `json:"terminating,omitempty"`
-	Containers  []ContainerStatus `json:"containerStatuses,omitempty"`
+	Terminating bool `json:"terminating,omitempty"`
+	// TerminatingSince is when the pod was marked terminating, where the backend keeps it
+	// (kubectl's deletionTimestamp).
+	TerminatingSince time.Time         `json:"terminatingSince,omitzero"`
+	Containers       []ContainerStatus `json:"containerStatuses,omitempty"`
 	// InitContainers are the pod's init containers (native sidecars among them), in order.
 	InitContainers []ContainerStatus `json:"initContainerStatuses,omitempty"`
 }

@@ -424,13 +424,23 @@ func (s *suite) routes(t *testing.T) {
 func (s *suite) markTerminating(t *testing.T) {
 	p := s.create(t, s.spec("marked", "Always", 1, "sleep"))
 	term, _ := backend.TerminatorOf(s.b)
+	before := time.Now().Add(-time.Second) // file times may be coarser than the clock
 	if err := term.MarkTerminating(context.Background(), p.ID); err != nil {
 		t.Fatal(err)
 	}
 	fresh := s.h.New(t)
 	pods, err := fresh.ListPods(context.Background(), map[string]string{backend.LabelApp: s.app, "test-pod": "marked"})
 	if err != nil || len(pods) != 1 || !pods[0].Status.Terminating || pods[0].Status.Active() {
-		t.Errorf("after MarkTerminating a fresh reader sees %+v, %v; want one terminating pod", pods, err)
+		t.Fatalf("after MarkTerminating a fresh reader sees %+v, %v; want one terminating pod", pods, err)
+	}
+	// When it was marked is kept (it is the pod's deletionTimestamp), and stays put.
+	since := pods[0].Status.TerminatingSince
+	if since.Before(before) || since.After(time.Now()) {
+		t.Errorf("TerminatingSince %v, want the time of the mark (after %v)", since, before)
+	}
+	again, err := fresh.ListPods(context.Background(), map[string]string{backend.LabelApp: s.app, "test-pod": "marked"})
+	if err != nil || len(again) != 1 || !again[0].Status.TerminatingSince.Equal(since) {
+		t.Errorf("a second listing: %+v, %v; want TerminatingSince %v again", again, err, since)
 	}
 }
 

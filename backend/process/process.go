@@ -486,12 +486,14 @@ func (b *Backend) readPod(id string) (*backend.Pod, error) {
 	// the last write with the death that followed it, and call the pod SupervisorLost.
 	alive := b.supervisorAlive(id)
 	var st statusFile
+	marked := b.markedTerminating(id)
 	if err := readStatus(dir, &st); err == nil {
 		pod.Status = st.PodStatus
-		pod.Status.Terminating = st.Stopping || b.markedTerminating(id)
+		pod.Status.Terminating = st.Stopping || !marked.IsZero()
 	} else {
-		pod.Status.Terminating = b.markedTerminating(id) // not started yet; a mark made meanwhile holds all the same
+		pod.Status.Terminating = !marked.IsZero() // not started yet; a mark made meanwhile holds all the same
 	}
+	pod.Status.TerminatingSince = marked
 	if !alive && !st.Done {
 		// Not recorded yet when asked, but its first status is there: a supervisor records
 		// itself before that, so it is asked again (a dead one cannot come back).
@@ -541,8 +543,13 @@ func (b *Backend) MarkTerminating(ctx context.Context, id string) error {
 	return os.WriteFile(filepath.Join(b.podDir(id), "terminating"), nil, 0o600)
 }
 
-func (b *Backend) markedTerminating(id string) bool {
-	return fileExists(filepath.Join(b.podDir(id), "terminating"))
+// markedTerminating is when the pod was marked terminating, or zero.
+func (b *Backend) markedTerminating(id string) time.Time {
+	fi, err := os.Stat(filepath.Join(b.podDir(id), "terminating"))
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
 }
 
 // DeletePod asks the supervisor to stop the pod (it sends SIGTERM to every container's

@@ -346,10 +346,8 @@ func podObject(p *backend.Pod, now time.Time) map[string]any {
 	initCS := containerStatuses(p, p.Status.InitContainers)
 	meta := metadata(&manifest.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Labels: p.Labels, Annotations: p.Annotations}, p.Created)
 	meta["uid"] = p.UID
-	if p.Status.Terminating {
-		// Being deleted. The backends do not keep when the stop began: the time is when
-		// kgit saw it, which kubectl's STATUS (Terminating) needs only to be there.
-		meta["deletionTimestamp"] = now.UTC().Format(time.RFC3339)
+	if p.Status.Terminating && !p.Status.TerminatingSince.IsZero() {
+		meta["deletionTimestamp"] = p.Status.TerminatingSince.UTC().Format(time.RFC3339)
 	}
 	status := map[string]any{"phase": p.Status.Phase, "podIP": p.Status.PodIP,
 		"conditions": []map[string]any{{"type": "Ready", "status": ready}}, "containerStatuses": cs}
