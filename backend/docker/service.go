@@ -20,6 +20,7 @@ import (
 
 	"kgit.dev/kgit/backend"
 	"kgit.dev/kgit/backend/proxy"
+	"kgit.dev/kgit/internal/tmpdir"
 	"kgit.dev/kgit/manifest"
 )
 
@@ -278,7 +279,11 @@ func (b *Backend) ensureProxy(ns, name string, route []byte) (pending string, er
 	if err != nil {
 		return "", err
 	}
-	log := filepath.Join(os.TempDir(), fmt.Sprintf("kgit-proxy-%s_%s.log", ns, name))
+	tmp, err := tmpdir.Dir()
+	if err != nil {
+		return "", fmt.Errorf("docker: service %s/%s: %w", ns, name, err)
+	}
+	log := filepath.Join(tmp, fmt.Sprintf("proxy-%s_%s.log", ns, name))
 	// the proxy talks to this engine (New reads DOCKER_HOST), wherever kgit found it
 	if _, pending, err = proxy.Start(exe, []string{"kgit", "__proxy", ProxyFlag, string(route)}, log, "DOCKER_HOST="+b.host); err != nil {
 		return "", fmt.Errorf("docker: service %s/%s: %w", ns, name, err)
@@ -432,9 +437,14 @@ func drained(proxies []drainProxy, made, now time.Time) bool {
 const drainWait = 10 * time.Second
 
 // proxySeen is the file whose modification time a docker proxy of the engine at host
-// sets, after each look at the pods, to when that look began: drain waits on it.
+// sets, after each look at the pods, to when that look began: drain waits on it. It is
+// "" (no file: drain waits a fixed time) when kgit's temporary folder is refused.
 func proxySeen(host, ns, name string) string {
+	tmp, err := tmpdir.Dir()
+	if err != nil {
+		return ""
+	}
 	h := fnv.New32a()
 	h.Write([]byte(host))
-	return filepath.Join(os.TempDir(), fmt.Sprintf("kgit-proxy-%s_%s-%08x.seen", ns, name, h.Sum32()))
+	return filepath.Join(tmp, fmt.Sprintf("proxy-%s_%s-%08x.seen", ns, name, h.Sum32()))
 }

@@ -21,6 +21,7 @@ import (
 	"kgit.dev/kgit/backend/docker/engine"
 	"kgit.dev/kgit/backend/probe"
 	"kgit.dev/kgit/backend/proxy"
+	"kgit.dev/kgit/internal/tmpdir"
 	"kgit.dev/kgit/manifest"
 )
 
@@ -119,6 +120,15 @@ func (b *Backend) tenderDir() string {
 	h := fnv.New32a()
 	h.Write([]byte(b.host))
 	return filepath.Join(base, fmt.Sprintf("%08x", h.Sum32()))
+}
+
+// makeTenderDir makes an engine's folder of tenders, in a base folder that must be the
+// user's own: it may be in the temporary folder, under a name known ahead.
+func makeTenderDir(dir string) error {
+	if err := tmpdir.Make(filepath.Dir(dir)); err != nil {
+		return fmt.Errorf("docker: %w", err)
+	}
+	return os.MkdirAll(dir, 0o700)
 }
 
 func (b *Backend) tenderFiles(app string) (status, lock string) {
@@ -257,7 +267,7 @@ func (b *Backend) startTender(app, program string) error {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(lock), 0o700); err != nil {
+	if err := makeTenderDir(filepath.Dir(lock)); err != nil {
 		return err
 	}
 	argv0 := "kgit" // kgit's binary (and the tests' binaries standing in for it) answer to it
@@ -295,7 +305,7 @@ func Tender(app string, tls probe.Handshake) error {
 		debug.SetGCPercent(50) // a long-lived process with a small heap: 2 MB less RSS for 10% more GC
 	}
 	statusPath, lockPath := b.tenderFiles(app)
-	if err := os.MkdirAll(filepath.Dir(lockPath), 0o700); err != nil {
+	if err := makeTenderDir(filepath.Dir(lockPath)); err != nil {
 		return err
 	}
 	lock, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)

@@ -13,6 +13,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"kgit.dev/kgit/backend/proxy"
+	"kgit.dev/kgit/internal/tmpdir"
 )
 
 // Command is the hidden mode of kgit's binary that runs the controller: `kgit __ingress
@@ -25,6 +26,10 @@ const Command = "__ingress"
 // controller's status (nil when it is stopped). A controller that cannot listen is an
 // error of its own, which a sync reports and goes on: the pods and Services are fine.
 func Update(ctx context.Context, dir, app string, a *App, listen Listen) (*Status, error) {
+	// The folder may be in the temporary folder (docker's), under a name known ahead.
+	if err := tmpdir.Make(dir); err != nil {
+		return nil, fmt.Errorf("ingress: %w", err)
+	}
 	if err := os.MkdirAll(appsDir(dir), 0o700); err != nil {
 		return nil, err
 	}

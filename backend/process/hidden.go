@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"kgit.dev/kgit/backend/probe"
+	"kgit.dev/kgit/internal/tmpdir"
 )
 
 // SuperviseCommand is the hidden command that runs a pod's supervisor.
@@ -120,18 +121,23 @@ func rootedMode(args []string, id string, run func(root, id string) error, stder
 const Name = "process"
 
 // DefaultRoot is where pods live: $KGIT_PROCESS_ROOT, else $XDG_RUNTIME_DIR/kgit, else
-// /run/kgit for root, else a per-user folder under the temp dir.
-func DefaultRoot() string {
+// /run/kgit for root, else a per-user folder under the temp dir, which must be the
+// user's own (another user could have made it first, and so run commands as this one).
+func DefaultRoot() (string, error) {
 	if r := os.Getenv("KGIT_PROCESS_ROOT"); r != "" {
-		return r
+		return r, nil
 	}
 	if r := os.Getenv("XDG_RUNTIME_DIR"); r != "" {
-		return filepath.Join(r, "kgit")
+		return filepath.Join(r, "kgit"), nil
 	}
 	if os.Geteuid() == 0 {
-		return "/run/kgit"
+		return "/run/kgit", nil
 	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("kgit-%d", os.Geteuid()))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("kgit-%d", os.Geteuid()))
+	if err := tmpdir.Make(dir); err != nil {
+		return "", fmt.Errorf("process: %w", err)
+	}
+	return dir, nil
 }
 
 // ProxyCommand is the hidden mode that serves one Service: it listens on the

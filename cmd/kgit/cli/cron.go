@@ -15,6 +15,7 @@ import (
 	"kgit.dev/kgit/backend/docker"
 	"kgit.dev/kgit/backend/process"
 	"kgit.dev/kgit/backend/proxy"
+	"kgit.dev/kgit/internal/tmpdir"
 	"kgit.dev/kgit/manifest"
 	"kgit.dev/kgit/reconcile/controller"
 )
@@ -141,7 +142,11 @@ func (h *hostSchedulers) Ensure(ctx context.Context, app string, k manifest.Key,
 	if err != nil {
 		return err
 	}
-	log := filepath.Join(os.TempDir(), fmt.Sprintf("kgit-cron-%s_%s_%s.log", app, k.Namespace, k.Name))
+	tmp, err := tmpdir.Dir()
+	if err != nil {
+		return fmt.Errorf("start its scheduler: %w", err)
+	}
+	log := filepath.Join(tmp, fmt.Sprintf("cron-%s_%s_%s.log", app, k.Namespace, k.Name))
 	args := []string{"kgit", cronCommand, "--backend", h.backend, h.where, app, k.Namespace + "/" + k.Name, hash}
 	pid, _, err := proxy.Start(exe, args, log, h.env...)
 	if err != nil {

@@ -104,7 +104,11 @@ func (g *globals) backend(ctx context.Context) (backend.Backend, error) {
 		if err != nil {
 			return nil, fmt.Errorf("process: cannot find kgit's own binary: %w", err)
 		}
-		b = process.New(process.DefaultRoot(), exe) // it finds kgit-supervisor itself
+		root, err := process.DefaultRoot()
+		if err != nil {
+			return nil, err
+		}
+		b = process.New(root, exe) // it finds kgit-supervisor itself
 	case docker.Name, docker.PodmanName: // podman: the docker backend on Podman's socket, found without DOCKER_HOST
 		var d *docker.Backend
 		var err error

@@ -1,0 +1,43 @@
+// Package tmpdir holds kgit's private folder in the temporary folder, where the files
+// of its helper processes go (logs of Service proxies and CronJob schedulers, the
+// docker ingress controller's folder, the proxies' seen files). Their names are
+// predictable, so in a temporary folder that other users can write they would be open
+// to a symlink planted ahead of them (kgit, often run as root, would then truncate or
+// append to the file it points at). In a folder of kgit's own, they are not.
+package tmpdir
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Dir is $TMPDIR/kgit-tmp-EUID, made (mode 0700) when missing. A folder of that name
+// that is a symlink, is not the user's, or that others may write is refused: kgit
+// will not put its files there.
+func Dir() (string, error) {
+	dir := filepath.Join(os.TempDir(), name())
+	if err := Make(dir); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// Make makes dir (mode 0700) when it is missing, and checks that it is this user's
+// own folder, as Dir does: for a folder of kgit's whose name is known in advance.
+func Make(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
+		return fmt.Errorf("kgit's folder: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("kgit's folder: %w", err)
+	}
+	if err := own(fi); err != nil {
+		return fmt.Errorf("kgit's folder %s %w: remove it, or set TMPDIR", dir, err)
+	}
+	return nil
+}
+
+// name is the folder's name: one per user, as each user's kgit runs its own helpers.
+func name() string { return fmt.Sprintf("kgit-tmp-%d", os.Geteuid()) }

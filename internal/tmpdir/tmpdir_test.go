@@ -1,0 +1,58 @@
+//go:build unix
+
+package tmpdir
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDir(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	dir, err := Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("Dir made %s: %v, %v; want a folder of mode 0700", dir, fi, err)
+	}
+	if again, err := Dir(); err != nil || again != dir {
+		t.Fatalf("Dir again: %q, %v; want %q", again, err, dir)
+	}
+
+	// What another user could plant at the name is refused, and left as it is.
+	for what, plant := range map[string]func(path string) error{
+		"a symlink to a folder": func(path string) error { return os.Symlink(t.TempDir(), path) },
+		"a file":                func(path string) error { return os.WriteFile(path, nil, 0o600) },
+		"a folder all may write": func(path string) error {
+			if err := os.Mkdir(path, 0o700); err != nil {
+				return err
+			}
+			return os.Chmod(path, 0o777)
+		},
+		"another user's folder": func(path string) error {
+			if os.Geteuid() != 0 {
+				t.Skip("chown needs root")
+			}
+			if err := os.Mkdir(path, 0o700); err != nil {
+				return err
+			}
+			return os.Chown(path, 12345, 12345)
+		},
+	} {
+		t.Run(what, func(t *testing.T) {
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
+			path := filepath.Join(tmp, name())
+			if err := plant(path); err != nil {
+				t.Fatal(err)
+			}
+			if dir, err := Dir(); err == nil || !strings.Contains(err.Error(), "set TMPDIR") {
+				t.Errorf("Dir with %s at %s: %q, %v; want it refused", what, path, dir, err)
+			}
+		})
+	}
+}
