@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -134,6 +135,9 @@ func DefaultRoot() (string, error) {
 		return "/run/kgit", nil
 	}
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("kgit-%d", os.Geteuid()))
+	if runtime.GOOS != "linux" {
+		return dir, nil // the backend runs on Linux only, and says so when opened
+	}
 	if err := tmpdir.Make(dir); err != nil {
 		return "", fmt.Errorf("process: %w", err)
 	}

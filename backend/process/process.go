@@ -540,7 +540,15 @@ func (b *Backend) supervisorAlive(id string) bool {
 // MarkTerminating implements backend.Terminator: a file in the pod's folder says it is
 // being deleted, until the supervisor says so itself.
 func (b *Backend) MarkTerminating(ctx context.Context, id string) error {
-	return os.WriteFile(filepath.Join(b.podDir(id), "terminating"), nil, 0o600)
+	// Made once: its time is when the pod began terminating (its deletionTimestamp).
+	f, err := os.OpenFile(filepath.Join(b.podDir(id), "terminating"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // markedTerminating is when the pod was marked terminating, or zero.

@@ -10,13 +10,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 )
 
-// Dir is $TMPDIR/kgit-tmp-EUID, made (mode 0700) when missing. A folder of that name
-// that is a symlink, is not the user's, or that others may write is refused: kgit
+// Dir is kgit's private folder: $XDG_RUNTIME_DIR/kgit-tmp, else /run/kgit-tmp for
+// root, else $TMPDIR/kgit-tmp-EUID, made (mode 0700) when missing. A folder of that
+// name that is a symlink, is not the user's, or that others may write is refused: kgit
 // will not put its files there.
 func Dir() (string, error) {
 	dir := filepath.Join(os.TempDir(), name())
+	if r := os.Getenv("XDG_RUNTIME_DIR"); r != "" {
+		dir = filepath.Join(r, "kgit-tmp")
+	} else if os.Geteuid() == 0 && runtime.GOOS != "windows" {
+		dir = "/run/kgit-tmp" // root's: no other user can make it first
+	}
 	if err := Make(dir); err != nil {
 		return "", err
 	}
@@ -35,6 +42,11 @@ func Make(dir string) error {
 	}
 	if err := own(fi); err != nil {
 		return fmt.Errorf("kgit's folder %s %w: remove it, or set TMPDIR", dir, err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 { // the user's own, readable by others: made private
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("kgit's folder: %w", err)
+		}
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 
 func TestDir(t *testing.T) {
 	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
+	t.Setenv("XDG_RUNTIME_DIR", tmp)
 	dir, err := Dir()
 	if err != nil {
 		t.Fatal(err)
@@ -34,9 +34,6 @@ func TestDir(t *testing.T) {
 			return os.Chmod(path, 0o777)
 		},
 		"another user's folder": func(path string) error {
-			if os.Geteuid() != 0 {
-				t.Skip("chown needs root")
-			}
 			if err := os.Mkdir(path, 0o700); err != nil {
 				return err
 			}
@@ -44,9 +41,12 @@ func TestDir(t *testing.T) {
 		},
 	} {
 		t.Run(what, func(t *testing.T) {
+			if what == "another user's folder" && os.Geteuid() != 0 {
+				t.Skip("chown needs root")
+			}
 			tmp := t.TempDir()
-			t.Setenv("TMPDIR", tmp)
-			path := filepath.Join(tmp, name())
+			t.Setenv("XDG_RUNTIME_DIR", tmp)
+			path := filepath.Join(tmp, "kgit-tmp")
 			if err := plant(path); err != nil {
 				t.Fatal(err)
 			}
@@ -54,5 +54,37 @@ func TestDir(t *testing.T) {
 				t.Errorf("Dir with %s at %s: %q, %v; want it refused", what, path, dir, err)
 			}
 		})
+	}
+}
+
+// A folder of the user's own that others may read is made private; what a symlink
+// points at is left as it was.
+func TestMake(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "own")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := Make(dir); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("Make of a 0755 folder of the user's: %v, %v; want mode 0700", fi, err)
+	}
+	target := t.TempDir()
+	if err := os.Chmod(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := Make(link); err == nil {
+		t.Error("Make accepted a symlink")
+	}
+	if fi, err := os.Stat(target); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("the symlink's target: %v, %v; want it untouched (0755)", fi, err)
 	}
 }

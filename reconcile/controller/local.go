@@ -739,11 +739,24 @@ func (r *Local) Down(ctx context.Context) error {
 			return err
 		}
 	case <-ctx.Done():
+		select {
+		case err := <-waited: // they finished as ctx ended: what is left is quick
+			if err != nil {
+				return err
+			}
+			return r.downRecords(context.WithoutCancel(ctx), st)
+		default:
+		}
 		r.mu.Lock()
 		names := slices.Sorted(maps.Keys(r.names))
 		r.mu.Unlock()
 		return fmt.Errorf("still stopping: pod %s: %w", strings.Join(names, ", pod "), context.Cause(ctx))
 	}
+	return r.downRecords(ctx, st)
+}
+
+// downRecords removes the records of an app whose pods are gone, and its Ingresses.
+func (r *Local) downRecords(ctx context.Context, st *State) error {
 	for _, rs := range st.ReplicaSets {
 		if err := r.Backend.DeleteRecord(ctx, rs.record); err != nil {
 			return err

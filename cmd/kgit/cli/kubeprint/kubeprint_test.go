@@ -66,6 +66,7 @@ func TestPodStatusTerminating(t *testing.T) {
 		{`{"metadata": {"name": "a"}, "status": {"phase": "Running", "containerStatuses": [{"state": {"running": {}}}]}}`, "Running"},
 		{`{"metadata": {"name": "a", "deletionTimestamp": "2026-01-01T00:00:00Z"}, "status": {"phase": "Running", "containerStatuses": [{"state": {"running": {}}}]}}`, "Terminating"},
 		{`{"metadata": {"name": "a", "deletionTimestamp": "2026-01-01T00:00:00Z"}, "status": {"phase": "Running", "containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}`, "Terminating"},
+		{`{"metadata": {"name": "a", "deletionTimestamp": "2026-01-01T00:00:00Z"}, "status": {"phase": "Running", "reason": "NodeLost"}}`, "Unknown"},
 	} {
 		var raw any
 		if err := json.Unmarshal([]byte(tc.obj), &raw); err != nil {

@@ -56,8 +56,11 @@ func PodStatus(o Object) string {
 	if s == "Completed" && phase == backend.PodRunning {
 		s = "Running"
 	}
-	if o.Str("metadata", "deletionTimestamp") != "" && o.Str("status", "reason") != "NodeLost" {
+	if o.Str("metadata", "deletionTimestamp") != "" {
 		s = "Terminating"
+		if o.Str("status", "reason") == "NodeLost" {
+			s = "Unknown"
+		}
 	}
 	return s
 }
