@@ -17,6 +17,7 @@ import (
 	_ "kgit.dev/kgit/backend/docker/engine/enginetls" // an engine that speaks TLS (DOCKER_CERT_PATH)
 	"kgit.dev/kgit/backend/probe/probetls"
 	"kgit.dev/kgit/backend/process"
+	"kgit.dev/kgit/internal/tmpdir"
 	"kgit.dev/kgit/manifest/gitsource"
 )
 
@@ -86,7 +87,14 @@ func (g *globals) state() string {
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return filepath.Join(os.TempDir(), fmt.Sprintf("kgit-state-%d", os.Geteuid()))
+		// No home ($HOME unset: a service): kgit's private folder, which no other user
+		// can have made. Refused, a fresh folder for this command: the state is disposable.
+		if dir, err := tmpdir.Dir(); err == nil {
+			g.stateDir = filepath.Join(dir, "state")
+		} else if g.stateDir, err = os.MkdirTemp("", "kgit-state-"); err != nil {
+			g.stateDir = filepath.Join(os.TempDir(), "kgit-state-unusable") // every use fails, saying where
+		}
+		return g.stateDir
 	}
 	return filepath.Join(home, ".local", "state", "kgit")
 }
