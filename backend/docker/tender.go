@@ -172,7 +172,12 @@ func (b *Backend) tended(app string) *tendStatus {
 		return c.status
 	}
 	statusPath, lock := b.tenderFiles(app)
-	st := readTendStatus(statusPath)
+	var st *tendStatus
+	// Trusted only from a folder of the user's own (it may be in the temporary folder):
+	// else kgit probes the pods itself.
+	if tmpdir.Check(filepath.Dir(filepath.Dir(statusPath))) == nil {
+		st = readTendStatus(statusPath)
+	}
 	if st != nil && (time.Since(st.Updated) > tenderStale || tenderPID(lock) != st.PID) {
 		st = nil
 	}

@@ -36,12 +36,9 @@ func Make(dir string) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
 		return fmt.Errorf("kgit's folder: %w", err)
 	}
-	fi, err := os.Lstat(dir)
+	fi, err := check(dir)
 	if err != nil {
-		return fmt.Errorf("kgit's folder: %w", err)
-	}
-	if err := own(fi); err != nil {
-		return fmt.Errorf("kgit's folder %s %w: remove it, or set TMPDIR", dir, err)
+		return err
 	}
 	if fi.Mode().Perm()&0o077 != 0 { // the user's own, readable by others: made private
 		if err := os.Chmod(dir, 0o700); err != nil {
@@ -49,6 +46,24 @@ func Make(dir string) error {
 		}
 	}
 	return nil
+}
+
+// Check reports whether dir is, as Make would leave it, a folder of the user's own that
+// no one else may write; it changes nothing. For readers of what Make's callers write.
+func Check(dir string) error {
+	_, err := check(dir)
+	return err
+}
+
+func check(dir string) (os.FileInfo, error) {
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("kgit's folder: %w", err)
+	}
+	if err := own(fi); err != nil {
+		return nil, fmt.Errorf("kgit's folder %s %w: remove it, or set TMPDIR", dir, err)
+	}
+	return fi, nil
 }
 
 // name is the folder's name: one per user, as each user's kgit runs its own helpers.

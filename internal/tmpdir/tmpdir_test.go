@@ -84,6 +84,12 @@ func TestMake(t *testing.T) {
 	if err := Make(link); err == nil {
 		t.Error("Make accepted a symlink")
 	}
+	if err := Check(link); err == nil {
+		t.Error("Check accepted a symlink")
+	}
+	if err := Check(dir); err != nil {
+		t.Errorf("Check of a folder Make made: %v", err)
+	}
 	if fi, err := os.Stat(target); err != nil || fi.Mode().Perm() != 0o755 {
 		t.Errorf("the symlink's target: %v, %v; want it untouched (0755)", fi, err)
 	}
