@@ -486,8 +486,12 @@ func (b *Backend) readPod(id string) (*backend.Pod, error) {
 	// the last write with the death that followed it, and call the pod SupervisorLost.
 	alive := b.supervisorAlive(id)
 	var st statusFile
+	statusErr := readStatus(dir, &st)
+	// The mark is looked at after the status, as late as it can be: a listing is not one
+	// moment, and a pod marked while the listing ran must show marked as much as it can,
+	// or a pod created after the mark may show beside it as both live.
 	marked := b.markedTerminating(id)
-	if err := readStatus(dir, &st); err == nil {
+	if statusErr == nil {
 		pod.Status = st.PodStatus
 		pod.Status.Terminating = st.Stopping || !marked.IsZero()
 	} else {
@@ -586,6 +590,13 @@ func (b *Backend) DeletePod(ctx context.Context, id string, grace time.Duration)
 			p.SignalGroup(syscall.SIGKILL)
 			p.waitGone(2 * time.Second)
 		}
+	}
+	// The folder leaves the listing at once, whole, before it is emptied: removed in
+	// place, a listing could find pod.json after the status and the terminating mark were
+	// gone, and show a pod being removed as a new one, Pending.
+	gone := filepath.Join(b.root, "pods", fmt.Sprintf(".gone-%s-%d", id, time.Now().UnixNano()))
+	if os.Rename(dir, gone) == nil {
+		dir = gone
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("process: remove pod %s: %w", id, err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,6 +43,9 @@ func (r *readyPods) endpoints(ctx context.Context) (map[int32][]string, error) {
 	var ids []string
 	for _, e := range entries {
 		id := e.Name()
+		if strings.HasPrefix(id, ".") { // a pod being made (.new-) or removed (.gone-)
+			continue
+		}
 		pf, err := r.b.readPodFile(id)
 		if err != nil {
 			continue
