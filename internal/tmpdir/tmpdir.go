@@ -7,7 +7,9 @@
 package tmpdir
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -60,7 +62,11 @@ func check(dir string) (os.FileInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kgit's folder: %w", err)
 	}
-	if err := own(fi); err != nil {
+	err = own(fi)
+	if fi.Mode()&fs.ModeSymlink != 0 || !fi.IsDir() {
+		err = errors.New("is not a folder (a symlink, or a file)")
+	}
+	if err != nil {
 		return nil, fmt.Errorf("kgit's folder %s %w: remove it, or set TMPDIR", dir, err)
 	}
 	return fi, nil
